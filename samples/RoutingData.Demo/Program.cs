@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using RoutingData;
+using RoutingData.Demo;
+using RoutingData.Testing;
+
+// RoutingData demo: a local cluster (1 primary + 2 streaming replicas), a mixed workload through
+// services.AddReplicatedDb(...), and a live view of which host served what and why.
+var seconds = args.Length > 1 && args[0] == "--seconds" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8;
+var screen = new Screen();
+
+screen.Title("Starting a local PostgreSQL cluster: 1 primary + 2 streaming replicas …");
+await using var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Replicas = 2 });
+foreach (var node in cluster.Nodes)
+{
+    screen.Line($"  {node.Name,-4} {node.Address}:{node.Port}  {(node.Role == NodeRole.Primary ? "primary" : "replica")}");
+}
+
+screen.Line($"  ready in {cluster.StartupDuration.TotalSeconds:0.0} s ({cluster.BackendDescription})");
+
+var services = new ServiceCollection();
+services.AddReplicatedDb(cluster.ConnectionString, (_, builder) => builder.Options.TopologyProbeInterval = TimeSpan.FromMilliseconds(250));
+await using var provider = services.BuildServiceProvider();
+var db = provider.GetRequiredService<ReplicatedDataSource>();
+await db.WaitForTopologyAsync();
+
+await using (var setup = db.CreateConnection())
+{
+    await setup.ExecuteAsync("CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance numeric NOT NULL DEFAULT 0)");
+    await setup.ExecuteAsync("INSERT INTO accounts SELECT g, 'owner ' || g, 100 FROM generate_series(1, 1000) g");
+}
+
+await cluster.WaitForReplicasAsync();
+
+screen.Title("Where does each statement go?");
+string[] examples =
+[
+    "SELECT owner, balance FROM accounts WHERE id = 7",
+    "UPDATE accounts SET balance = balance + 1 WHERE id = 7",
+    "WITH moved AS (UPDATE accounts SET balance = balance - 1 WHERE id = 8 RETURNING id) SELECT count(*) FROM moved",
+    "SELECT balance FROM accounts WHERE id = 9 FOR UPDATE",
+    "SELECT 'DELETE FROM accounts' AS looks_like_a_write",
+    "/* routing:primary */ SELECT count(*) FROM accounts",
+    "EXPLAIN SELECT * FROM accounts",
+];
+await using (var connection = db.CreateConnection())
+{
+    foreach (var sql in examples)
+    {
+        await connection.ExecuteAsync(sql);
+        screen.Route(sql, connection.LastRoute!.Value);
+    }
+}
+
+screen.Title($"Mixed workload for {seconds} s: 8 workers, 70% reads, 20% writes, 5% transactions, 5% session state");
+var stats = new ConcurrentDictionary<(string Host, HostRole Role, RoutingReason Reason), long>();
+var errors = 0L;
+using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+var stopwatch = Stopwatch.StartNew();
+var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+{
+    var random = new Random(worker);
+    while (!stop.IsCancellationRequested)
+    {
+        try
+        {
+            await using var connection = db.CreateConnection();
+            var id = random.Next(1, 1001);
+            var dice = random.Next(100);
+            if (dice < 70)
+            {
+                await connection.QuerySingleAsync<decimal>("SELECT balance FROM accounts WHERE id = @id", new { id });
+            }
+            else if (dice < 90)
+            {
+                await connection.ExecuteAsync("UPDATE accounts SET balance = balance + 1 WHERE id = @id", new { id });
+            }
+            else if (dice < 95)
+            {
+                await connection.OpenAsync();
+                await using var transaction = await connection.BeginTransactionAsync();
+                await connection.ExecuteAsync("UPDATE accounts SET balance = balance - 1 WHERE id = @id", new { id }, transaction);
+                await connection.QuerySingleAsync<decimal>("SELECT balance FROM accounts WHERE id = @id", new { id }, transaction);
+                await transaction.CommitAsync();
+            }
+            else
+            {
+                // Open explicitly: Dapper closes a connection it opened itself, and closing ends the session.
+                await connection.OpenAsync();
+                await connection.ExecuteAsync("SET statement_timeout = '2s'");
+                await connection.QuerySingleAsync<decimal>("SELECT balance FROM accounts WHERE id = @id", new { id });
+            }
+
+            var route = connection.LastRoute!.Value;
+            stats.AddOrUpdate((route.Host, route.Role, route.Reason), 1, (_, n) => n + 1);
+        }
+        catch (Exception) when (!stop.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref errors);
+        }
+    }
+})).ToArray();
+
+while (!workers.All(w => w.IsCompleted))
+{
+    screen.Live(stopwatch.Elapsed, TimeSpan.FromSeconds(seconds), db.GetHosts(), stats, Interlocked.Read(ref errors));
+    await Task.WhenAny(Task.WhenAll(workers), Task.Delay(500));
+}
+
+screen.Live(stopwatch.Elapsed, TimeSpan.FromSeconds(seconds), db.GetHosts(), stats, Interlocked.Read(ref errors), final: true);
+var total = stats.Values.Sum();
+var onReplicas = stats.Where(s => s.Key.Role == HostRole.Replica).Sum(s => s.Value);
+screen.Line($"  {total} operations in {stopwatch.Elapsed.TotalSeconds:0.0} s ({total / stopwatch.Elapsed.TotalSeconds:0} ops/s), {100.0 * onReplicas / Math.Max(1, total):0}% served by replicas, {Interlocked.Read(ref errors)} errors");
+
+screen.Title("Shutting the cluster down …");
+await provider.DisposeAsync();
+await cluster.DisposeAsync();
+screen.Line("  done: no server process and no data folder left behind.");

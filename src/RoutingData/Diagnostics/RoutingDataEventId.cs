@@ -1,0 +1,35 @@
+namespace RoutingData;
+
+/// <summary>Event ids of RoutingData's log messages, one range per area.</summary>
+public static class RoutingDataEventId
+{
+    /// <summary>A command was routed (Debug).</summary>
+    public const int CommandRouted = 1000;
+
+    /// <summary>A replica answered 25006 and the command was re-run on the primary.</summary>
+    public const int ReadOnlyRetry = 1001;
+
+    /// <summary>A read was cancelled by a recovery conflict and re-run on another host.</summary>
+    public const int RecoveryConflictRetry = 1002;
+
+    /// <summary>A logical connection was pinned to the primary by a session-state statement.</summary>
+    public const int SessionPinned = 1003;
+
+    /// <summary>A host's role or health changed.</summary>
+    public const int HostStateChanged = 3000;
+
+    /// <summary>A probe of a host failed.</summary>
+    public const int ProbeFailed = 3001;
+
+    /// <summary>The primary changed.</summary>
+    public const int PrimaryChanged = 3002;
+
+    /// <summary>Hosts from different clusters were found.</summary>
+    public const int ClusterMismatch = 3003;
+
+    /// <summary>The function catalog was (re)loaded from pg_proc.</summary>
+    public const int FunctionCatalogLoaded = 3004;
+
+    /// <summary>Loading the function catalog failed.</summary>
+    public const int FunctionCatalogFailed = 3005;
+}

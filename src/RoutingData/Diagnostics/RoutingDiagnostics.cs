@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace RoutingData;
+
+/// <summary>
+/// Names of RoutingData's <see cref="ActivitySource"/> and <see cref="Meter"/>, for OpenTelemetry
+/// (<c>AddSource(RoutingDiagnostics.ActivitySourceName)</c>, <c>AddMeter(RoutingDiagnostics.MeterName)</c>).
+/// </summary>
+public static class RoutingDiagnostics
+{
+    /// <summary>The name of the activity source: one <c>routingdata.route</c> activity per routed command, tagged with the decision.</summary>
+    public const string ActivitySourceName = "RoutingData";
+
+    /// <summary>The name of the meter: counters <c>routingdata.commands</c> (tags <c>role</c>, <c>reason</c>) and <c>routingdata.retries</c> (tag <c>reason</c>).</summary>
+    public const string MeterName = "RoutingData";
+
+    internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Commands = Meter.CreateCounter<long>("routingdata.commands", description: "Commands routed, by host role and routing reason.");
+    private static readonly Counter<long> Retries = Meter.CreateCounter<long>("routingdata.retries", description: "Commands re-run on another host (25006 on a replica, recovery conflicts).");
+
+    // Tag values are interned once so recording allocates nothing.
+    private static readonly string[] RoleNames = Enum.GetNames<HostRole>().Select(n => n.ToLowerInvariant()).ToArray();
+    private static readonly string[] ReasonNames = Enum.GetNames<RoutingReason>();
+
+    internal static void RecordCommand(in RouteInfo route)
+    {
+        if (Commands.Enabled)
+        {
+            Commands.Add(1, new KeyValuePair<string, object?>("role", RoleNames[(int)route.Role]), new KeyValuePair<string, object?>("reason", ReasonNames[(int)route.Reason]));
+        }
+    }
+
+    internal static void RecordRetry(RoutingReason reason)
+    {
+        if (Retries.Enabled)
+        {
+            Retries.Add(1, new KeyValuePair<string, object?>("reason", ReasonNames[(int)reason]));
+        }
+    }
+
+    internal static Activity? StartRouteActivity(in RouteInfo route)
+    {
+        if (!ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = ActivitySource.StartActivity("routingdata.route", ActivityKind.Internal);
+        if (activity is not null)
+        {
+            activity.SetTag("routingdata.host", route.Host);
+            activity.SetTag("routingdata.role", RoleNames[(int)route.Role]);
+            activity.SetTag("routingdata.reason", ReasonNames[(int)route.Reason]);
+            activity.SetTag("routingdata.detail", route.Detail);
+        }
+
+        return activity;
+    }
+}

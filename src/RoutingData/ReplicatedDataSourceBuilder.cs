@@ -1,0 +1,137 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using RoutingData.Internal;
+using RoutingData.Topology;
+
+namespace RoutingData;
+
+/// <summary>
+/// Builds a <see cref="ReplicatedDataSource"/>. One <see cref="NpgsqlDataSourceBuilder"/> callback configures
+/// every host's data source, so type mappings, TLS and password providers apply everywhere.
+/// </summary>
+public sealed class ReplicatedDataSourceBuilder
+{
+    private readonly List<Action<NpgsqlDataSourceBuilder>> _configureNpgsql = [];
+    private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+    private TimeProvider _timeProvider = TimeProvider.System;
+
+    /// <summary>Starts from a multi-host connection string (<c>Host=a:5432,b:5432;…</c>) and default options.</summary>
+    /// <param name="connectionString">The connection string naming every host.</param>
+    public ReplicatedDataSourceBuilder(string connectionString)
+        : this(new ReplicatedDbOptions { ConnectionString = connectionString })
+    {
+    }
+
+    /// <summary>Starts from options (for example bound from configuration).</summary>
+    /// <param name="options">The options; copied at <see cref="Build"/>.</param>
+    public ReplicatedDataSourceBuilder(ReplicatedDbOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+    }
+
+    /// <summary>Gets the options the data source will be built with.</summary>
+    public ReplicatedDbOptions Options { get; }
+
+    /// <summary>Adds a callback that configures the <see cref="NpgsqlDataSourceBuilder"/> of every host.</summary>
+    /// <param name="configure">The callback; called once per host (and once per host for the monitor's probe data source).</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder ConfigureNpgsql(Action<NpgsqlDataSourceBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        _configureNpgsql.Add(configure);
+        return this;
+    }
+
+    /// <summary>Sets the logger factory for RoutingData's and Npgsql's logs.</summary>
+    /// <param name="loggerFactory">The logger factory.</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder UseLoggerFactory(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>Sets the time provider for probe intervals and backoff.</summary>
+    /// <param name="timeProvider">The time provider.</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder UseTimeProvider(TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _timeProvider = timeProvider;
+        return this;
+    }
+
+    /// <summary>Sets where reads go by default.</summary>
+    /// <param name="readPreference">The read preference.</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder UseReadPreference(ReadPreference readPreference)
+    {
+        Options.DefaultReadPreference = readPreference;
+        return this;
+    }
+
+    /// <summary>Sets how reads are spread over replicas.</summary>
+    /// <param name="strategy">The strategy.</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder UseLoadBalancing(LoadBalancingStrategy strategy)
+    {
+        Options.LoadBalancing = strategy;
+        return this;
+    }
+
+    /// <summary>Bounds how far behind a replica may be and still take reads.</summary>
+    /// <param name="maxLag">The most replay time behind; null for no time bound.</param>
+    /// <param name="maxLagBytes">The most WAL bytes behind; null for no byte bound.</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder UseMaxReplicaLag(TimeSpan? maxLag, long? maxLagBytes = null)
+    {
+        Options.MaxReplicaLag = maxLag;
+        Options.MaxReplicaLagBytes = maxLagBytes;
+        return this;
+    }
+
+    /// <summary>Validates the options, builds one Npgsql data source per host and starts the topology monitor.</summary>
+    /// <returns>The data source.</returns>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem (never the password).</exception>
+    public ReplicatedDataSource Build()
+    {
+        var options = Options.Clone();
+        var problems = ReplicatedDbOptionsValidator.Validate(options, out var template, out var endpoints);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid RoutingData configuration: " + string.Join(" ", problems));
+        }
+
+        var probeTimeoutSeconds = (int)Math.Max(1, Math.Ceiling(options.TopologyProbeTimeout.TotalSeconds));
+        var hosts = new HostRuntime[endpoints.Count];
+        for (var i = 0; i < hosts.Length; i++)
+        {
+            var endpoint = endpoints[i];
+            var weight = options.ReplicaWeights.TryGetValue(endpoint.Name, out var configured) ? configured : 1;
+            hosts[i] = new HostRuntime(
+                i,
+                endpoint,
+                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null), endpoint.Name),
+                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: false, probeTimeoutSeconds), endpoint.Name + " (probe)"),
+                weight);
+        }
+
+        return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider);
+    }
+
+    private NpgsqlDataSource BuildNpgsql(string connectionString, string name)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString) { Name = string.Create(CultureInfo.InvariantCulture, $"RoutingData {name}") };
+        builder.UseLoggerFactory(_loggerFactory);
+        foreach (var configure in _configureNpgsql)
+        {
+            configure(builder);
+        }
+
+        return builder.Build();
+    }
+}

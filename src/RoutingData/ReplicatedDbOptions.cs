@@ -1,0 +1,108 @@
+namespace RoutingData;
+
+/// <summary>
+/// Settings of a <see cref="ReplicatedDataSource"/>. Bindable from configuration
+/// (<c>services.AddReplicatedDb(configuration.GetSection("ReplicatedDb"))</c>) and validated when the
+/// data source is built or the host starts.
+/// </summary>
+public sealed class ReplicatedDbOptions
+{
+    /// <summary>
+    /// Gets or sets the Npgsql connection string naming every host of the cluster:
+    /// <c>Host=a:5432,b:5432,c:5432;Username=app;Password=…;Database=app</c>. Hosts without a port use <c>Port</c> (default 5432).
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Gets or sets where reads go unless a command, connection or SQL hint says otherwise.</summary>
+    /// <value>The default value is <see cref="ReadPreference.ReplicaPreferred"/>.</value>
+    public ReadPreference DefaultReadPreference { get; set; } = ReadPreference.ReplicaPreferred;
+
+    /// <summary>Gets or sets how reads are spread over the eligible replicas.</summary>
+    /// <value>The default value is <see cref="LoadBalancingStrategy.RoundRobin"/>.</value>
+    public LoadBalancingStrategy LoadBalancing { get; set; } = LoadBalancingStrategy.RoundRobin;
+
+    /// <summary>
+    /// Gets the relative weight of each replica (<c>host:port</c> → weight) for <see cref="LoadBalancingStrategy.Weighted"/>.
+    /// Replicas not listed weigh 1; weight 0 takes no reads.
+    /// </summary>
+    public IDictionary<string, int> ReplicaWeights { get; } = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets or sets the most WAL bytes a replica may be behind the primary and still take reads; null for no byte bound.</summary>
+    /// <value>The default value is null.</value>
+    public long? MaxReplicaLagBytes { get; set; }
+
+    /// <summary>Gets or sets the most replay time a replica may be behind the primary and still take reads; null for no time bound.</summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan? MaxReplicaLag { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets what a read does when no replica is eligible under <see cref="ReadPreference.ReplicaPreferred"/>:
+    /// true to use the primary, false to throw <see cref="NoSuitableHostException"/>.
+    /// </summary>
+    /// <value>The default value is true.</value>
+    public bool FallbackToPrimary { get; set; } = true;
+
+    /// <summary>Gets or sets how often the topology monitor probes every host (role, timeline, replay position, lag, round-trip time).</summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan TopologyProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Gets or sets how long one probe of one host may take before the host counts as unhealthy.</summary>
+    /// <value>The default value is 2 seconds.</value>
+    public TimeSpan TopologyProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Gets or sets the longest wait between probes of an unhealthy host (the wait doubles after each failure).</summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan MaxProbeBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how long the first command waits for the first probe of every host.</summary>
+    /// <value>The default value is 15 seconds.</value>
+    public TimeSpan InitialTopologyTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Gets function names to treat as read-only even if the server says they are VOLATILE
+    /// (for example a user function that only reads). Schema-qualify as <c>schema.name</c> or give the bare name.
+    /// </summary>
+    public IList<string> ReadOnlyFunctions { get; } = [];
+
+    /// <summary>Gets function names to treat as writing (sent to the primary) whatever the server says.</summary>
+    public IList<string> WritingFunctions { get; } = [];
+
+    /// <summary>Gets or sets how often the function catalog (volatility from <c>pg_proc</c>) is reloaded.</summary>
+    /// <value>The default value is 5 minutes.</value>
+    public TimeSpan FunctionCatalogRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A copy, so a built data source is not changed by later edits of the options object.</summary>
+    internal ReplicatedDbOptions Clone()
+    {
+        var clone = new ReplicatedDbOptions
+        {
+            ConnectionString = ConnectionString,
+            DefaultReadPreference = DefaultReadPreference,
+            LoadBalancing = LoadBalancing,
+            MaxReplicaLagBytes = MaxReplicaLagBytes,
+            MaxReplicaLag = MaxReplicaLag,
+            FallbackToPrimary = FallbackToPrimary,
+            TopologyProbeInterval = TopologyProbeInterval,
+            TopologyProbeTimeout = TopologyProbeTimeout,
+            MaxProbeBackoff = MaxProbeBackoff,
+            InitialTopologyTimeout = InitialTopologyTimeout,
+            FunctionCatalogRefreshInterval = FunctionCatalogRefreshInterval,
+        };
+        foreach (var (host, weight) in ReplicaWeights)
+        {
+            clone.ReplicaWeights[host] = weight;
+        }
+
+        foreach (var name in ReadOnlyFunctions)
+        {
+            clone.ReadOnlyFunctions.Add(name);
+        }
+
+        foreach (var name in WritingFunctions)
+        {
+            clone.WritingFunctions.Add(name);
+        }
+
+        return clone;
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using RoutingData.Internal;
+using RoutingData.Topology;
+
+namespace RoutingData;
+
+/// <summary>Checks <see cref="ReplicatedDbOptions"/> as a whole; every message names the setting, the value and the host.</summary>
+internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<ReplicatedDbOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ReplicatedDbOptions options)
+    {
+        var problems = Validate(options, out _, out _);
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    public static List<string> Validate(ReplicatedDbOptions options, out NpgsqlConnectionStringBuilder? template, out List<HostEndpoint> hosts)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new List<string>();
+        template = null;
+        hosts = [];
+
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            problems.Add("ConnectionString is empty: give a connection string naming every host (Host=a:5432,b:5432;Username=…).");
+        }
+        else
+        {
+            try
+            {
+                template = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            }
+            catch (ArgumentException e)
+            {
+                // Npgsql's message names the bad keyword, never the password.
+                problems.Add($"ConnectionString is malformed: {e.Message}");
+            }
+
+            if (template is not null)
+            {
+                hosts = HostListParser.Parse(template, problems);
+            }
+        }
+
+        if (!Enum.IsDefined(options.DefaultReadPreference))
+        {
+            problems.Add($"DefaultReadPreference '{options.DefaultReadPreference}' is not a ReadPreference ({string.Join(", ", Enum.GetNames<ReadPreference>())}).");
+        }
+
+        if (!Enum.IsDefined(options.LoadBalancing))
+        {
+            problems.Add($"LoadBalancing '{options.LoadBalancing}' is not a LoadBalancingStrategy ({string.Join(", ", Enum.GetNames<LoadBalancingStrategy>())}).");
+        }
+
+        Positive(problems, nameof(options.TopologyProbeInterval), options.TopologyProbeInterval);
+        Positive(problems, nameof(options.TopologyProbeTimeout), options.TopologyProbeTimeout);
+        Positive(problems, nameof(options.MaxProbeBackoff), options.MaxProbeBackoff);
+        Positive(problems, nameof(options.InitialTopologyTimeout), options.InitialTopologyTimeout);
+        Positive(problems, nameof(options.FunctionCatalogRefreshInterval), options.FunctionCatalogRefreshInterval);
+        if (options.MaxProbeBackoff < options.TopologyProbeInterval && options.MaxProbeBackoff > TimeSpan.Zero)
+        {
+            problems.Add($"MaxProbeBackoff {options.MaxProbeBackoff} is shorter than TopologyProbeInterval {options.TopologyProbeInterval}.");
+        }
+
+        if (options.MaxReplicaLag is { } lag && lag <= TimeSpan.Zero)
+        {
+            problems.Add($"MaxReplicaLag {lag} must be positive (or null for no time bound).");
+        }
+
+        if (options.MaxReplicaLagBytes is { } bytes && bytes <= 0)
+        {
+            problems.Add($"MaxReplicaLagBytes {bytes} must be positive (or null for no byte bound).");
+        }
+
+        foreach (var (host, weight) in options.ReplicaWeights)
+        {
+            if (weight < 0)
+            {
+                problems.Add($"ReplicaWeights['{host}'] is {weight}; weights must be 0 or more.");
+            }
+
+            if (hosts.Count > 0 && !hosts.Exists(h => string.Equals(h.Name, host, StringComparison.OrdinalIgnoreCase)))
+            {
+                problems.Add($"ReplicaWeights names host '{host}', which is not in the connection string ({string.Join(", ", hosts.Select(h => h.Name))}).");
+            }
+        }
+
+        foreach (var function in options.ReadOnlyFunctions.Concat(options.WritingFunctions))
+        {
+            if (string.IsNullOrWhiteSpace(function))
+            {
+                problems.Add("ReadOnlyFunctions and WritingFunctions may not contain empty names.");
+                break;
+            }
+        }
+
+        return problems;
+    }
+
+    private static void Positive(List<string> problems, string name, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            problems.Add($"{name} is {value}; it must be positive.");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using Npgsql;
+
+namespace RoutingData.Routing;
+
+/// <summary>
+/// Decides what a function call may do. Precedence: user overrides (writing beats read-only) &gt; built-in deny lists
+/// &gt; pg_proc knowledge (when loaded) &gt; built-in read-only allow-list &gt; <see cref="FunctionClass.Unknown"/>.
+/// Names are compared exactly as stored in pg_proc; unquoted names are folded to lower case first, as PostgreSQL does.
+/// Overrides are plain function names (as stored in pg_proc) and apply in every schema. Immutable once built.
+/// </summary>
+internal sealed class FunctionCatalog
+{
+    /// <summary>Longest name looked up; PostgreSQL truncates identifiers at 63 bytes, so longer ones are simply unknown.</summary>
+    private const int MaxNameLength = 128;
+
+    private const string PgProcQuery =
+        "SELECT n.nspname, p.proname, p.provolatile FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace";
+
+    private static readonly FunctionNameTable Deny = BuildDenyTable();
+    private static readonly FunctionNameTable Allow = BuildTable(BuiltinFunctions.ReadOnly, FunctionClass.ReadOnly);
+
+    // Unqualified names: every source merged once, in precedence order, so a lookup is one probe.
+    private readonly FunctionNameTable _unqualified;
+    private readonly FunctionNameTable _overrides;
+
+    // "schema.name" from pg_proc, for schema-qualified calls; null without pg_proc knowledge.
+    private readonly FunctionNameTable? _qualified;
+
+    private FunctionCatalog(FunctionNameTable overrides, FunctionNameTable? procByName, FunctionNameTable? procByQualifiedName)
+    {
+        _overrides = overrides;
+        _qualified = procByQualifiedName;
+        _unqualified = new FunctionNameTable(Allow.Count + (procByName?.Count ?? 0));
+        foreach (var name in BuiltinFunctions.ReadOnly)
+        {
+            _unqualified.Set(name, BuiltinFunctions.HasWritingPrefix(name) ? FunctionClass.Writing : FunctionClass.ReadOnly);
+        }
+
+        procByName?.CopyTo(_unqualified, applyWritingPrefixes: true);
+        Deny.CopyTo(_unqualified, applyWritingPrefixes: false);
+        overrides.CopyTo(_unqualified, applyWritingPrefixes: false);
+    }
+
+    /// <summary>True when built from pg_proc rows (<see cref="FromPgProc"/> or <see cref="LoadAsync"/>).</summary>
+    public bool IsLoadedFromServer => _qualified is not null;
+
+    /// <summary>The built-in allow-list and deny lists only: anything else is <see cref="FunctionClass.Unknown"/>.</summary>
+    public static FunctionCatalog CreateDefault(IEnumerable<string> readOnlyOverrides, IEnumerable<string> writingOverrides) =>
+        new(BuildOverrides(readOnlyOverrides, writingOverrides), null, null);
+
+    /// <summary>
+    /// From pg_proc rows: a name with any VOLATILE overload outside pg_catalog, information_schema and pg_toast is
+    /// writing; a name that exists only as a built-in or only non-volatile is read-only; a name not there is unknown.
+    /// </summary>
+    public static FunctionCatalog FromPgProc(
+        IEnumerable<(string Schema, string Name, char Volatility)> rows,
+        IEnumerable<string> readOnlyOverrides,
+        IEnumerable<string> writingOverrides)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var byName = new FunctionNameTable(4096);
+        var byQualifiedName = new FunctionNameTable(4096);
+        foreach (var (schema, name, volatility) in rows)
+        {
+            if (string.IsNullOrEmpty(schema) || string.IsNullOrEmpty(name))
+            {
+                continue;
+            }
+
+            // Anything but immutable or stable counts as volatile: an unexpected value must not make a function read-only.
+            var writing = volatility is not ('i' or 's') && !IsSystemSchema(schema);
+            Merge(byName, name, writing);
+            Merge(byQualifiedName, string.Concat(schema, ".", name), writing);
+        }
+
+        return new FunctionCatalog(BuildOverrides(readOnlyOverrides, writingOverrides), byName, byQualifiedName);
+    }
+
+    /// <summary>Loads pg_proc with one query over an open connection, then builds the catalog as <see cref="FromPgProc"/> does.</summary>
+    public static async Task<FunctionCatalog> LoadAsync(
+        NpgsqlConnection connection,
+        IEnumerable<string> readOnlyOverrides,
+        IEnumerable<string> writingOverrides,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var rows = new List<(string, string, char)>(4096);
+        var command = new NpgsqlCommand(PgProcQuery, connection);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    // provolatile is the one-byte "char" type, which Npgsql reads as System.Char.
+                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<char>(2)));
+                }
+            }
+        }
+
+        return FromPgProc(rows, readOnlyOverrides, writingOverrides);
+    }
+
+    /// <summary>
+    /// Classifies a call of <paramref name="name"/>, optionally qualified by <paramref name="schema"/> (empty when not).
+    /// Both are already unquoted; a part that was not quoted is folded to lower case as PostgreSQL folds identifiers.
+    /// </summary>
+    public FunctionClass Classify(ReadOnlySpan<char> name, ReadOnlySpan<char> schema, bool nameQuoted = false, bool schemaQuoted = false)
+    {
+        if (name.IsEmpty || name.Length > MaxNameLength || schema.Length > MaxNameLength)
+        {
+            return FunctionClass.Unknown;
+        }
+
+        Span<char> nameBuffer = stackalloc char[name.Length];
+        var key = nameQuoted ? name : FoldCase(name, nameBuffer);
+        if (schema.IsEmpty)
+        {
+            if (_unqualified.TryGetValue(key, out var known))
+            {
+                return known;
+            }
+
+            return BuiltinFunctions.HasWritingPrefix(key) ? FunctionClass.Writing : FunctionClass.Unknown;
+        }
+
+        Span<char> qualified = stackalloc char[schema.Length + 1 + key.Length];
+        var schemaKey = schemaQuoted ? schema : FoldCase(schema, qualified);
+        schemaKey.CopyTo(qualified);
+        qualified[schema.Length] = '.';
+        key.CopyTo(qualified[(schema.Length + 1)..]);
+        return ClassifyQualified(key, qualified[..schema.Length], qualified);
+    }
+
+    /// <summary>ASCII lower case into <paramref name="buffer"/>, as PostgreSQL folds unquoted identifiers in UTF-8.</summary>
+    internal static ReadOnlySpan<char> FoldCase(ReadOnlySpan<char> text, Span<char> buffer)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            buffer[i] = c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c;
+        }
+
+        return buffer[..text.Length];
+    }
+
+    private FunctionClass ClassifyQualified(ReadOnlySpan<char> name, ReadOnlySpan<char> schema, ReadOnlySpan<char> qualified)
+    {
+        if (_overrides.TryGetValue(name, out var known) || Deny.TryGetValue(name, out known))
+        {
+            return known;
+        }
+
+        if (BuiltinFunctions.HasWritingPrefix(name))
+        {
+            return FunctionClass.Writing;
+        }
+
+        if (_qualified is not null && _qualified.TryGetValue(qualified, out known))
+        {
+            return known;
+        }
+
+        // The allow-list describes pg_catalog: my_schema.lower(x) may be anything.
+        return schema.SequenceEqual("pg_catalog") && Allow.TryGetValue(name, out known) ? known : FunctionClass.Unknown;
+    }
+
+    private static bool IsSystemSchema(string schema) => schema is "pg_catalog" or "information_schema" or "pg_toast";
+
+    private static void Merge(FunctionNameTable table, string key, bool writing)
+    {
+        if (writing || !table.TryGetValue(key, out _))
+        {
+            table.Set(key, writing ? FunctionClass.Writing : FunctionClass.ReadOnly);
+        }
+    }
+
+    private static FunctionNameTable BuildOverrides(IEnumerable<string> readOnlyOverrides, IEnumerable<string> writingOverrides)
+    {
+        ArgumentNullException.ThrowIfNull(readOnlyOverrides);
+        ArgumentNullException.ThrowIfNull(writingOverrides);
+        var table = new FunctionNameTable();
+        foreach (var name in readOnlyOverrides)
+        {
+            if (!string.IsNullOrEmpty(name))
+            {
+                table.Set(name, FunctionClass.ReadOnly);
+            }
+        }
+
+        // Added second so that a name in both lists is writing.
+        foreach (var name in writingOverrides)
+        {
+            if (!string.IsNullOrEmpty(name))
+            {
+                table.Set(name, FunctionClass.Writing);
+            }
+        }
+
+        return table;
+    }
+
+    private static FunctionNameTable BuildDenyTable()
+    {
+        var table = BuildTable(BuiltinFunctions.Writing, FunctionClass.Writing);
+        foreach (var name in BuiltinFunctions.SessionState)
+        {
+            table.Set(name, FunctionClass.SessionState);
+        }
+
+        return table;
+    }
+
+    private static FunctionNameTable BuildTable(string[] names, FunctionClass value)
+    {
+        var table = new FunctionNameTable(names.Length);
+        foreach (var name in names)
+        {
+            table.Set(name, value);
+        }
+
+        return table;
+    }
+}

@@ -1,0 +1,397 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using RoutingData.Internal;
+using RoutingData.Routing;
+using RoutingData.Topology;
+
+namespace RoutingData;
+
+/// <summary>
+/// A logical connection that routes each command: reads to a replica, writes, transactions and session state
+/// to the primary. It opens physical connections lazily, at most one per role (primary, replica), borrowed
+/// from per-host pools and returned when this connection is closed. Works with plain ADO.NET and Dapper.
+/// </summary>
+public sealed class RoutedConnection : DbConnection
+{
+    private readonly ReplicatedDataSource _dataSource;
+    private ConnectionState _state;
+    private NpgsqlConnection? _primaryConnection;
+    private HostRuntime? _primaryHost;
+    private NpgsqlConnection? _replicaConnection;
+    private HostRuntime? _replicaHost;
+    private RoutedTransaction? _transaction;
+    private bool _pinnedToPrimary;
+
+    internal RoutedConnection(ReplicatedDataSource dataSource, ReadPreference? readPreference)
+    {
+        _dataSource = dataSource;
+        ReadPreference = readPreference;
+    }
+
+    /// <summary>
+    /// Gets or sets where reads on this connection go, unless a command or a SQL hint says otherwise;
+    /// null uses the data source's <see cref="ReplicatedDbOptions.DefaultReadPreference"/>.
+    /// </summary>
+    public ReadPreference? ReadPreference { get; set; }
+
+    /// <summary>Gets where the last command on this connection ran, and why.</summary>
+    public RouteInfo? LastRoute { get; private set; }
+
+    /// <summary>
+    /// Gets a value indicating whether a session-state statement (SET, PREPARE, LISTEN, a temp table, a session
+    /// advisory lock, …) pinned this connection to the primary; it stays pinned until closed.
+    /// </summary>
+    public bool IsPinnedToPrimary => _pinnedToPrimary;
+
+    /// <summary>Gets the data source this connection routes for.</summary>
+    public ReplicatedDataSource ReplicatedDataSource => _dataSource;
+
+    /// <summary>Gets the cluster's connection string without its password; it cannot be set.</summary>
+    [AllowNull]
+    public override string ConnectionString
+    {
+        get => _dataSource.ConnectionString;
+        set => throw new NotSupportedException("A RoutedConnection takes its connection string from its ReplicatedDataSource.");
+    }
+
+    /// <summary>Gets the database name from the connection string.</summary>
+    public override string Database => _dataSource.DatabaseName;
+
+    /// <summary>Gets the host list, as <c>host:port,host:port</c>.</summary>
+    public override string DataSource => _dataSource.HostList;
+
+    /// <summary>Gets the primary's server version as its last probe reported it (empty before the first probe).</summary>
+    public override string ServerVersion => _dataSource.Monitor.Snapshot.Primary?.ServerVersion ?? string.Empty;
+
+    /// <summary>Gets the logical state: Open between Open and Close, whatever physical connections are held.</summary>
+    public override ConnectionState State => _state;
+
+    /// <summary>Gets a value indicating that <see cref="DbBatch"/> is supported.</summary>
+    public override bool CanCreateBatch => true;
+
+    /// <summary>Gets the transaction in progress, if any.</summary>
+    internal RoutedTransaction? CurrentTransaction => _transaction;
+
+    /// <summary>Marks the connection open. Physical connections are opened by the first command that needs each role.</summary>
+    public override void Open()
+    {
+        ThrowIfOpen();
+        _state = ConnectionState.Open;
+    }
+
+    /// <summary>Marks the connection open; the first command waits for the first topology probe if it has not finished.</summary>
+    /// <param name="cancellationToken">Unused: opening does no I/O.</param>
+    /// <returns>A completed task.</returns>
+    public override Task OpenAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Open();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Returns the physical connections to their pools (rolling back an open transaction) and unpins the session.</summary>
+    public override void Close() => SyncPath.Wait(CloseAsync(async: false));
+
+    /// <summary>Returns the physical connections to their pools (rolling back an open transaction) and unpins the session.</summary>
+    /// <returns>A task that completes when the physical connections are back in their pools.</returns>
+    public override Task CloseAsync() => CloseAsync(async: true).AsTask();
+
+    /// <summary>Not supported: every host of the cluster serves the database named in the connection string.</summary>
+    /// <param name="databaseName">Unused.</param>
+    public override void ChangeDatabase(string databaseName) =>
+        throw new NotSupportedException("ChangeDatabase is not supported by RoutedConnection; create a ReplicatedDataSource for the other database.");
+
+    /// <summary>
+    /// Begins a read-only transaction that may run on a replica (by the connection's read preference); on the
+    /// primary it is made read-only with <c>SET TRANSACTION READ ONLY</c>. Every command of the transaction runs on its host.
+    /// </summary>
+    /// <param name="isolationLevel">The isolation level.</param>
+    /// <param name="readPreference">Where it may run; null for the connection's read preference.</param>
+    /// <param name="cancellationToken">Cancels opening the physical connection.</param>
+    /// <returns>The transaction.</returns>
+    public async ValueTask<RoutedTransaction> BeginReadOnlyTransactionAsync(IsolationLevel isolationLevel = IsolationLevel.Unspecified, ReadPreference? readPreference = null, CancellationToken cancellationToken = default) =>
+        await BeginTransactionCoreAsync(isolationLevel, readOnly: true, readPreference, async: true, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Begins a read-only transaction that may run on a replica; see <see cref="BeginReadOnlyTransactionAsync"/>.</summary>
+    /// <param name="isolationLevel">The isolation level.</param>
+    /// <param name="readPreference">Where it may run; null for the connection's read preference.</param>
+    /// <returns>The transaction.</returns>
+    public RoutedTransaction BeginReadOnlyTransaction(IsolationLevel isolationLevel = IsolationLevel.Unspecified, ReadPreference? readPreference = null) =>
+        SyncPath.Result(BeginTransactionCoreAsync(isolationLevel, readOnly: true, readPreference, async: false, CancellationToken.None));
+
+    /// <summary>Creates a routed command on this connection.</summary>
+    /// <returns>The command.</returns>
+    public new RoutedCommand CreateCommand() => new() { Connection = this };
+
+    /// <summary>Creates a routed batch on this connection.</summary>
+    /// <returns>The batch.</returns>
+    public new RoutedBatch CreateBatch() => new() { Connection = this };
+
+    /// <inheritdoc />
+    protected override DbCommand CreateDbCommand() => CreateCommand();
+
+    /// <inheritdoc />
+    protected override DbBatch CreateDbBatch() => CreateBatch();
+
+    /// <summary>Begins a read-write transaction on the primary.</summary>
+    /// <param name="isolationLevel">The isolation level.</param>
+    /// <returns>The transaction.</returns>
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) =>
+        SyncPath.Result(BeginTransactionCoreAsync(isolationLevel, readOnly: false, null, async: false, CancellationToken.None));
+
+    /// <summary>Begins a read-write transaction on the primary.</summary>
+    /// <param name="isolationLevel">The isolation level.</param>
+    /// <param name="cancellationToken">Cancels opening the physical connection.</param>
+    /// <returns>The transaction.</returns>
+    protected override async ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken) =>
+        await BeginTransactionCoreAsync(isolationLevel, readOnly: false, null, async: true, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Close();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    internal void OnTransactionCompleted(RoutedTransaction transaction)
+    {
+        if (_transaction == transaction)
+        {
+            _transaction = null;
+        }
+    }
+
+    /// <summary>
+    /// Routes and runs one command or batch: picks the host, borrows the physical connection, runs
+    /// <paramref name="operation"/> and retries what is safe to retry (G6): a replica's 25006 once on the
+    /// primary, a recovery conflict once on another host — both only outside a transaction.
+    /// </summary>
+    internal async ValueTask<TResult> ExecuteAsync<TTarget, TResult>(
+        TTarget target,
+        StatementClassification classification,
+        ReadPreference? commandPreference,
+        CommandBehavior behavior,
+        Func<TTarget, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<TResult>> operation,
+        bool async,
+        CancellationToken cancellationToken)
+        where TTarget : IRoutedExecutable
+    {
+        if (_state != ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The connection is not open.");
+        }
+
+        var monitor = _dataSource.Monitor;
+        var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
+        var decision = Decide(snapshot, classification, commandPreference);
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
+            var route = decision.ToRouteInfo();
+            using var activity = RoutingDiagnostics.StartRouteActivity(route);
+            decision.Host.BeginCommand();
+            try
+            {
+                var result = await operation(target, connection, behavior, async, cancellationToken).ConfigureAwait(false);
+                Record(target, route);
+                return result;
+            }
+            catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+            {
+                // Nothing ran on the standby: run it where it can write, once.
+                _dataSource.Logger.ReadOnlyRetry(decision.Host.Endpoint.Name, decision.Detail);
+                RoutingDiagnostics.RecordRetry(RoutingReason.ReadOnlyRetry);
+                decision = Router.RouteWrite(monitor.Snapshot, RoutingReason.ReadOnlyRetry, decision.Detail);
+            }
+            catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && IsRecoveryConflict(e))
+            {
+                _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
+                RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
+                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, RoutingRules.EffectivePreference(classification, commandPreference, this), false, decision.Detail, null, decision.Host);
+                decision = retry with { Reason = RoutingReason.RecoveryConflictRetry };
+            }
+            finally
+            {
+                decision.Host.EndCommand();
+            }
+        }
+    }
+
+    private static bool IsRecoveryConflict(PostgresException e) =>
+        e.SqlState == PostgresErrorCodes.SerializationFailure && e.MessageText.Contains("conflict with recovery", StringComparison.OrdinalIgnoreCase);
+
+    private RoutingDecision Decide(ClusterSnapshot snapshot, StatementClassification classification, ReadPreference? commandPreference)
+    {
+        if (_transaction is { } transaction)
+        {
+            return new RoutingDecision(transaction.Host, transaction.Role, RoutingReason.Transaction, classification.Reason);
+        }
+
+        var router = _dataSource.Router;
+        if (_pinnedToPrimary)
+        {
+            return Router.RouteWrite(snapshot, RoutingReason.SessionPinned, classification.Reason);
+        }
+
+        if (classification.PinsSession)
+        {
+            var pinned = Router.RouteWrite(snapshot, RoutingReason.SessionState, classification.Reason);
+            _pinnedToPrimary = true;
+            _dataSource.Logger.SessionPinned(classification.Reason);
+            return pinned;
+        }
+
+        if (!classification.IsRead)
+        {
+            return Router.RouteWrite(snapshot, RoutingReason.ClassifiedWrite, classification.Reason);
+        }
+
+        var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
+        return router.RouteRead(snapshot, preference, classification.Hint is not null, classification.Reason, _replicaHost, null);
+    }
+
+    private void Record<TTarget>(TTarget target, in RouteInfo route)
+        where TTarget : IRoutedExecutable
+    {
+        LastRoute = route;
+        target.OnRouted(route);
+        RoutingDiagnostics.RecordCommand(route);
+        if (_dataSource.Logger.IsEnabled(LogLevel.Debug))
+        {
+            _dataSource.Logger.CommandRouted(route.Role, route.Host, route.Reason, route.Detail);
+        }
+    }
+
+    private async ValueTask<NpgsqlConnection> AcquireAsync(HostRuntime host, HostRole role, bool async, CancellationToken cancellationToken)
+    {
+        var existing = role == HostRole.Primary ? _primaryConnection : _replicaConnection;
+        var existingHost = role == HostRole.Primary ? _primaryHost : _replicaHost;
+        if (existing is not null)
+        {
+            if (existingHost == host && existing.State == ConnectionState.Open)
+            {
+                return existing;
+            }
+
+            if (role == HostRole.Primary && _pinnedToPrimary)
+            {
+                // Reconnecting would silently drop the SET/PREPARE/temp tables the session relies on.
+                throw new NoSuitableHostException(existingHost != host
+                    ? $"This connection is pinned to {existingHost!.Endpoint.Name} by session state, but the primary is now {host.Endpoint.Name}; the session state is gone. Close the connection and open a new one."
+                    : $"This connection is pinned to {host.Endpoint.Name} by session state, but its session was broken; the session state is gone. Close the connection and open a new one.");
+            }
+
+            await ReleaseAsync(existing, async).ConfigureAwait(false);
+        }
+
+        var connection = async
+            ? await host.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : host.DataSource.OpenConnection();
+        _dataSource.OnPhysicalLeased();
+        if (role == HostRole.Primary)
+        {
+            (_primaryConnection, _primaryHost) = (connection, host);
+        }
+        else
+        {
+            (_replicaConnection, _replicaHost) = (connection, host);
+        }
+
+        return connection;
+    }
+
+    private async ValueTask<RoutedTransaction> BeginTransactionCoreAsync(IsolationLevel isolationLevel, bool readOnly, ReadPreference? readPreference, bool async, CancellationToken cancellationToken)
+    {
+        if (_state != ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The connection is not open.");
+        }
+
+        if (_transaction is not null)
+        {
+            throw new InvalidOperationException("A transaction is already in progress on this connection; nested transactions are not supported.");
+        }
+
+        var monitor = _dataSource.Monitor;
+        var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
+        var decision = readOnly && !_pinnedToPrimary
+            ? _dataSource.Router.RouteRead(snapshot, readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference, false, "read-only transaction", _replicaHost, null)
+            : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
+
+        var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
+        var inner = async
+            ? await connection.BeginTransactionAsync(isolationLevel, cancellationToken).ConfigureAwait(false)
+            : connection.BeginTransaction(isolationLevel);
+        if (readOnly && decision.Role == HostRole.Primary)
+        {
+            // A standby is read-only by nature; on the primary, make the promise explicit.
+            using var command = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, inner);
+            _ = async ? await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) : command.ExecuteNonQuery();
+        }
+
+        _transaction = new RoutedTransaction(this, inner, decision.Host, decision.Role, isolationLevel);
+        LastRoute = decision.ToRouteInfo() with { Reason = RoutingReason.Transaction };
+        return _transaction;
+    }
+
+    private async ValueTask CloseAsync(bool async)
+    {
+        if (_state == ConnectionState.Closed)
+        {
+            return;
+        }
+
+        _transaction = null;
+        _pinnedToPrimary = false;
+        _state = ConnectionState.Closed;
+        var primary = _primaryConnection;
+        var replica = _replicaConnection;
+        (_primaryConnection, _primaryHost, _replicaConnection, _replicaHost) = (null, null, null, null);
+        if (primary is not null)
+        {
+            await ReleaseAsync(primary, async).ConfigureAwait(false);
+        }
+
+        if (replica is not null)
+        {
+            await ReleaseAsync(replica, async).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ReleaseAsync(NpgsqlConnection connection, bool async)
+    {
+        _dataSource.OnPhysicalReturned();
+        // Disposing returns it to its pool (Npgsql resets session state there).
+        if (async)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            connection.Dispose();
+        }
+    }
+
+    private void ThrowIfOpen()
+    {
+        if (_state == ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The connection is already open.");
+        }
+    }
+}

@@ -1,0 +1,489 @@
+using System.Buffers;
+
+namespace RoutingData.Routing;
+
+/// <summary>
+/// A PostgreSQL lexer over a span: positions only, no allocation per token. It skips whitespace and comments
+/// (scanning comments for routing hints) and stops at the first unterminated string, identifier or comment.
+/// Assumes standard_conforming_strings = on (the default since PostgreSQL 9.1), so '\' is ordinary in '…'.
+/// </summary>
+internal ref struct SqlLexer
+{
+    private readonly ReadOnlySpan<char> _text;
+    private int _position;
+
+    public SqlLexer(ReadOnlySpan<char> text)
+    {
+        _text = text;
+        _position = 0;
+        Hint = null;
+        Error = null;
+    }
+
+    /// <summary>The first routing hint seen in a comment so far.</summary>
+    public ReadPreference? Hint { get; private set; }
+
+    /// <summary>Why lexing stopped early ("unterminated …"), or null.</summary>
+    public string? Error { get; private set; }
+
+    // Character classes of ASCII characters; everything from U+0080 up is an identifier character, as in PostgreSQL.
+    private const byte Other = 0;
+    private const byte Space = 1;
+    private const byte Letter = 2;
+    private const byte Digit = 3;
+    private const byte Op = 4;
+    private const byte Minus = 5;
+    private const byte Slash = 6;
+    private const byte Quote = 7;
+    private const byte DoubleQuote = 8;
+    private const byte Dollar = 9;
+    private const byte Colon = 10;
+    private const byte Period = 11;
+    private const byte LeftParen = 12;
+    private const byte RightParen = 13;
+    private const byte LeftBracket = 14;
+    private const byte RightBracket = 15;
+    private const byte Comma = 16;
+    private const byte Semicolon = 17;
+
+    // Vectorised skipping of the long runs: indentation and identifiers.
+    private static readonly SearchValues<char> Whitespace = SearchValues.Create(" \t\n\r\f\v");
+    private static readonly SearchValues<char> IdentifierChars =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$");
+
+    private static ReadOnlySpan<byte> Classes =>
+    [
+        // 0x00-0x1F: \t \n \v \f \r are spaces.
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        // space ! " # $ % & ' ( ) * + , - . / 0-9 : ; < = > ?
+        1, 4, 8, 4, 9, 4, 4, 7, 12, 13, 4, 4, 16, 5, 11, 6, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 10, 17, 4, 4, 4, 4,
+        // @ A-Z [ \ ] ^ _
+        4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 14, 0, 15, 4, 2,
+        // ` a-z { | } ~ DEL
+        4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 4, 0, 4, 0,
+    ];
+
+    /// <summary>Reads the next token; false at the end of the text or at an error (see <see cref="Error"/>).</summary>
+    public bool Next(out SqlToken token)
+    {
+        var text = _text;
+        var i = _position;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (c == ' ')
+            {
+                i++;
+                if (i < text.Length && text[i] is ' ' or '\t' or '\n' or '\r')
+                {
+                    var run = text[i..].IndexOfAnyExcept(Whitespace);
+                    i = run < 0 ? text.Length : i + run;
+                }
+
+                continue;
+            }
+
+            var kind = c < 128 ? Classes[c] : Letter;
+            if (kind == Letter)
+            {
+                return Word(i, out token);
+            }
+
+            switch (kind)
+            {
+                case Space:
+                    i++;
+                    if (i < text.Length && text[i] is ' ' or '\t' or '\n' or '\r')
+                    {
+                        var run = text[i..].IndexOfAnyExcept(Whitespace);
+                        i = run < 0 ? text.Length : i + run;
+                    }
+
+                    continue;
+                case Letter:
+                    return Word(i, out token);
+                case Digit:
+                    return Number(i, out token);
+                case Comma:
+                    return Single(SqlTokenKind.Comma, i, out token);
+                case Period:
+                    if (i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]))
+                    {
+                        return Number(i, out token);
+                    }
+
+                    return Single(SqlTokenKind.Dot, i, out token);
+                case LeftParen:
+                    return Single(SqlTokenKind.LeftParen, i, out token);
+                case RightParen:
+                    return Single(SqlTokenKind.RightParen, i, out token);
+                case Quote:
+                    return QuotedString(i, i, backslashEscapes: false, out token);
+                case DoubleQuote:
+                    return QuotedIdentifier(i, i, SqlTokenFlags.None, out token);
+                case Minus:
+                    if (i + 1 < text.Length && text[i + 1] == '-')
+                    {
+                        i = SkipLineComment(i);
+                        continue;
+                    }
+
+                    return Operator(i, out token);
+                case Slash:
+                    if (i + 1 < text.Length && text[i + 1] == '*')
+                    {
+                        i = SkipBlockComment(i);
+                        if (i < 0)
+                        {
+                            return Fail("unterminated block comment", out token);
+                        }
+
+                        continue;
+                    }
+
+                    return Operator(i, out token);
+                case Op:
+                    return Operator(i, out token);
+                case Colon:
+                    if (i + 1 < text.Length && text[i + 1] == ':')
+                    {
+                        return Emit(SqlTokenKind.Cast, i, 2, out token);
+                    }
+
+                    return Single(SqlTokenKind.Operator, i, out token);
+                case Dollar:
+                    return DollarToken(i, out token);
+                case LeftBracket:
+                    return Single(SqlTokenKind.LeftBracket, i, out token);
+                case RightBracket:
+                    return Single(SqlTokenKind.RightBracket, i, out token);
+                case Semicolon:
+                    return Single(SqlTokenKind.Semicolon, i, out token);
+                default:
+                    // Anything else ('\\', '{', control characters) is not valid SQL on its own; pass it through.
+                    return Single(SqlTokenKind.Operator, i, out token);
+            }
+        }
+
+        _position = text.Length;
+        token = default;
+        return false;
+    }
+
+    private static bool IsIdentifierStart(char c) => c < 128 ? Classes[c] == Letter : true;
+
+    private static bool IsIdentifierPart(char c) => c < 128 ? Classes[c] is Letter or Digit || c == '$' : true;
+
+    private static bool IsOperatorChar(char c) => c < 128 && Classes[c] is Op or Minus or Slash;
+
+    private bool Single(SqlTokenKind kind, int start, out SqlToken token) => Emit(kind, start, 1, out token);
+
+    private bool Emit(SqlTokenKind kind, int start, int length, out SqlToken token, SqlKeyword keyword = SqlKeyword.None, SqlTokenFlags flags = SqlTokenFlags.None)
+    {
+        token = new SqlToken(kind, start, length, keyword, flags);
+        _position = start + length;
+        return true;
+    }
+
+    private bool Fail(string error, out SqlToken token)
+    {
+        Error = error;
+        _position = _text.Length;
+        token = default;
+        return false;
+    }
+
+    private int SkipLineComment(int start)
+    {
+        var rest = _text[(start + 2)..];
+        var end = rest.IndexOfAny('\n', '\r');
+        var body = end < 0 ? rest : rest[..end];
+        ScanForHint(body);
+        return end < 0 ? _text.Length : start + 2 + end;
+    }
+
+    /// <summary>Skips a block comment, nesting as PostgreSQL does; -1 when it is never closed.</summary>
+    private int SkipBlockComment(int start)
+    {
+        var text = _text;
+        var depth = 1;
+        var i = start + 2;
+        while (i < text.Length)
+        {
+            var next = text[(i)..].IndexOfAny('*', '/');
+            if (next < 0)
+            {
+                break;
+            }
+
+            i += next;
+            if (i + 1 >= text.Length)
+            {
+                break;
+            }
+
+            if (text[i] == '/' && text[i + 1] == '*')
+            {
+                depth++;
+                i += 2;
+            }
+            else if (text[i] == '*' && text[i + 1] == '/')
+            {
+                i += 2;
+                if (--depth == 0)
+                {
+                    ScanForHint(text[(start + 2)..(i - 2)]);
+                    return i;
+                }
+            }
+            else
+            {
+                i++;
+            }
+        }
+
+        return -1;
+    }
+
+    private void ScanForHint(ReadOnlySpan<char> comment)
+    {
+        if (Hint is null && RoutingHints.TryFind(comment, out var hint))
+        {
+            Hint = hint;
+        }
+    }
+
+    /// <summary>A '…' string from <paramref name="quote"/>; <paramref name="start"/> includes any prefix (E, B, X, N, U&amp;).</summary>
+    private bool QuotedString(int start, int quote, bool backslashEscapes, out SqlToken token)
+    {
+        var text = _text;
+        var i = quote + 1;
+        while (i < text.Length)
+        {
+            var next = backslashEscapes ? text[i..].IndexOfAny('\'', '\\') : text[i..].IndexOf('\'');
+            if (next < 0)
+            {
+                break;
+            }
+
+            i += next;
+            if (text[i] == '\\')
+            {
+                i += 2;
+                continue;
+            }
+
+            if (i + 1 < text.Length && text[i + 1] == '\'')
+            {
+                i += 2;
+                continue;
+            }
+
+            return Emit(SqlTokenKind.String, start, i + 1 - start, out token);
+        }
+
+        return Fail("unterminated string literal", out token);
+    }
+
+    private bool QuotedIdentifier(int start, int quote, SqlTokenFlags flags, out SqlToken token)
+    {
+        var text = _text;
+        var i = quote + 1;
+        while (i < text.Length)
+        {
+            var next = text[i..].IndexOf('"');
+            if (next < 0)
+            {
+                break;
+            }
+
+            i += next;
+            if (i + 1 < text.Length && text[i + 1] == '"')
+            {
+                flags |= SqlTokenFlags.DoubledQuotes;
+                i += 2;
+                continue;
+            }
+
+            return Emit(SqlTokenKind.QuotedIdentifier, start, i + 1 - start, out token, SqlKeyword.None, flags);
+        }
+
+        return Fail("unterminated quoted identifier", out token);
+    }
+
+    /// <summary>$1 (parameter), $$…$$ or $tag$…$tag$ (string); a lone '$' is passed through as an operator.</summary>
+    private bool DollarToken(int start, out SqlToken token)
+    {
+        var text = _text;
+        var i = start + 1;
+        if (i < text.Length && char.IsAsciiDigit(text[i]))
+        {
+            while (i < text.Length && char.IsAsciiDigit(text[i]))
+            {
+                i++;
+            }
+
+            return Emit(SqlTokenKind.Parameter, start, i - start, out token);
+        }
+
+        // A tag follows identifier rules without '$' and cannot start with a digit.
+        if (i < text.Length && IsIdentifierStart(text[i]))
+        {
+            i++;
+            while (i < text.Length && text[i] != '$' && IsIdentifierPart(text[i]))
+            {
+                i++;
+            }
+        }
+
+        if (i >= text.Length || text[i] != '$')
+        {
+            return Single(SqlTokenKind.Operator, start, out token);
+        }
+
+        var tag = text[start..(i + 1)];
+        var close = text[(i + 1)..].IndexOf(tag);
+        if (close < 0)
+        {
+            return Fail("unterminated dollar-quoted string", out token);
+        }
+
+        return Emit(SqlTokenKind.String, start, i + 1 + close + tag.Length - start, out token);
+    }
+
+    private bool Number(int start, out SqlToken token)
+    {
+        var text = _text;
+        var i = start;
+        if (text[i] == '0' && i + 2 < text.Length && (text[i + 1] | 0x20) is 'x' or 'o' or 'b' && char.IsAsciiHexDigit(text[i + 2]))
+        {
+            // 0x1F, 0o17, 0b101 (PostgreSQL 16); hex digits are a superset of the others.
+            i += 2;
+            while (i < text.Length && (char.IsAsciiHexDigit(text[i]) || text[i] == '_'))
+            {
+                i++;
+            }
+
+            return Emit(SqlTokenKind.Number, start, i - start, out token);
+        }
+
+        i = Digits(i);
+        if (i < text.Length && text[i] == '.' && !(i + 1 < text.Length && text[i + 1] == '.'))
+        {
+            i = Digits(i + 1);
+        }
+
+        // An exponent only when digits follow; otherwise the letter starts the next token, as in old servers ("1into").
+        if (i < text.Length && (text[i] | 0x20) == 'e')
+        {
+            var j = i + 1;
+            if (j < text.Length && text[j] is '+' or '-')
+            {
+                j++;
+            }
+
+            if (j < text.Length && char.IsAsciiDigit(text[j]))
+            {
+                i = Digits(j);
+            }
+        }
+
+        return Emit(SqlTokenKind.Number, start, i - start, out token);
+    }
+
+    private int Digits(int i)
+    {
+        var text = _text;
+        while (i < text.Length && (char.IsAsciiDigit(text[i]) || (text[i] == '_' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]))))
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private bool Word(int start, out SqlToken token)
+    {
+        var text = _text;
+        var c = text[start];
+        if (start + 1 < text.Length)
+        {
+            var next = text[start + 1];
+            if (next == '\'')
+            {
+                switch (c)
+                {
+                    case 'e' or 'E':
+                        return QuotedString(start, start + 1, backslashEscapes: true, out token);
+                    case 'b' or 'B' or 'x' or 'X' or 'n' or 'N':
+                        return QuotedString(start, start + 1, backslashEscapes: false, out token);
+                }
+            }
+            else if (next == '&' && c is 'u' or 'U' && start + 2 < text.Length)
+            {
+                // U&'…' and U&"…": their escapes are \XXXX, never \', so plain quote rules find the end.
+                if (text[start + 2] == '\'')
+                {
+                    return QuotedString(start, start + 2, backslashEscapes: false, out token);
+                }
+
+                if (text[start + 2] == '"')
+                {
+                    return QuotedIdentifier(start, start + 2, SqlTokenFlags.Unicode, out token);
+                }
+            }
+        }
+
+        var i = start + 1;
+        var ascii = c < '\u0080';
+
+        // Most identifiers are short: a plain loop beats a vectorised search until they get long.
+        var fastEnd = Math.Min(text.Length, start + 16);
+        while (i < fastEnd && (c = text[i]) < 128 && (Classes[c] is Letter or Digit || c == '$'))
+        {
+            i++;
+        }
+
+        while (i < text.Length && (i == fastEnd || text[i] >= '\u0080'))
+        {
+            if (text[i] >= '\u0080')
+            {
+                // Non-ASCII letters belong to identifiers too (and make it no key word).
+                ascii = false;
+                i++;
+            }
+
+            var run = text[i..].IndexOfAnyExcept(IdentifierChars);
+            if (run < 0)
+            {
+                i = text.Length;
+                break;
+            }
+
+            i += run;
+            fastEnd = -1;
+        }
+
+        var keyword = ascii ? SqlKeywords.Identify(text[start..i]) : SqlKeyword.None;
+        return Emit(SqlTokenKind.Identifier, start, i - start, out token, keyword);
+    }
+
+    /// <summary>A run of operator characters, ending before any "--" or "/*" (which start comments, as in PostgreSQL).</summary>
+    private bool Operator(int start, out SqlToken token)
+    {
+        var text = _text;
+        var i = start + 1;
+        while (i < text.Length && IsOperatorChar(text[i]))
+        {
+            if ((text[i] == '-' && text[i - 1] == '-') || (text[i] == '*' && text[i - 1] == '/'))
+            {
+                i--;
+                break;
+            }
+
+            i++;
+        }
+
+        return Emit(SqlTokenKind.Operator, start, i - start, out token);
+    }
+}

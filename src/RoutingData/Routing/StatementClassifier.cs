@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+
+namespace RoutingData.Routing;
+
+/// <summary>
+/// Decides whether a SQL text is provably read-only (may run on a hot-standby replica) or must go to the primary.
+/// Anything it does not understand goes to the primary. Results are cached per SQL text; thread-safe.
+/// </summary>
+internal sealed class StatementClassifier
+{
+    /// <summary>Longer texts (bulk INSERTs with inline values, say) are classified every time rather than kept alive by the cache.</summary>
+    internal const int MaxCachedLength = 16 * 1024;
+
+    private readonly ConcurrentDictionary<string, StatementClassification> _cache;
+    private readonly int _capacity;
+    private int _count;
+
+    public StatementClassifier(FunctionCatalog catalog, int cacheCapacity = 10_000)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cacheCapacity);
+        Catalog = catalog;
+        _capacity = cacheCapacity;
+        _cache = new ConcurrentDictionary<string, StatementClassification>(StringComparer.Ordinal);
+    }
+
+    public FunctionCatalog Catalog { get; }
+
+    /// <summary>How many texts the cache holds before it starts over.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>Entries in the cache now; for tests.</summary>
+    internal int CachedCount => _cache.Count;
+
+    public StatementClassification Classify(string sql)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        if (_cache.TryGetValue(sql, out var cached))
+        {
+            return cached;
+        }
+
+        var result = ClassifyUncached(sql, Catalog);
+        if (sql.Length <= MaxCachedLength)
+        {
+            // Simple and bounded: start over when full. Racing writers may briefly overshoot by a few entries.
+            if (Volatile.Read(ref _count) >= _capacity)
+            {
+                _cache.Clear();
+                Volatile.Write(ref _count, 0);
+            }
+
+            if (_cache.TryAdd(sql, result))
+            {
+                Interlocked.Increment(ref _count);
+            }
+        }
+
+        return result;
+    }
+
+    internal static StatementClassification ClassifyUncached(string sql, FunctionCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        ArgumentNullException.ThrowIfNull(catalog);
+        var parser = new StatementParser(sql, catalog);
+        var statements = 0;
+        var pinKind = StatementKind.Read;
+        string? pinReason = null;
+        string? writeReason = null;
+        var readReason = ClassificationReasons.Empty;
+        while (parser.TryClassifyNext(out var kind, out var reason))
+        {
+            statements++;
+            switch (kind)
+            {
+                case StatementKind.SessionState or StatementKind.TransactionControl:
+                    if (pinReason is null)
+                    {
+                        (pinKind, pinReason) = (kind, reason);
+                    }
+
+                    break;
+                case StatementKind.Write:
+                    writeReason ??= reason;
+                    break;
+                default:
+                    readReason = statements == 1 ? reason : ClassificationReasons.MultipleStatements;
+                    break;
+            }
+        }
+
+        var hint = parser.Hint;
+        if (parser.Error is { } error)
+        {
+            // Where the text really ends is unknown, so nothing about it is proven.
+            return new StatementClassification(StatementKind.Write, hint, error);
+        }
+
+        if (pinReason is not null)
+        {
+            return new StatementClassification(pinKind, hint, pinReason);
+        }
+
+        return writeReason is not null
+            ? new StatementClassification(StatementKind.Write, hint, writeReason)
+            : new StatementClassification(StatementKind.Read, hint, readReason);
+    }
+}

@@ -1,0 +1,38 @@
+namespace RoutingData;
+
+/// <summary>Why a command went where it went.</summary>
+public enum RoutingReason
+{
+    /// <summary>The classifier proved the statement read-only and a replica was eligible.</summary>
+    ClassifiedRead,
+
+    /// <summary>The statement may write (or could not be proved read-only).</summary>
+    ClassifiedWrite,
+
+    /// <summary>The command ran in an explicit transaction, on that transaction's host.</summary>
+    Transaction,
+
+    /// <summary>The statement changes session state: the logical connection is now pinned to the primary.</summary>
+    SessionState,
+
+    /// <summary>An earlier session-state statement pinned the logical connection to the primary.</summary>
+    SessionPinned,
+
+    /// <summary>A <c>/* routing:… */</c> comment in the SQL chose the host.</summary>
+    Hint,
+
+    /// <summary>The read preference (data source, connection or command) chose the host.</summary>
+    ReadPreference,
+
+    /// <summary>A read went to the primary because no replica was healthy.</summary>
+    NoHealthyReplica,
+
+    /// <summary>A read went to the primary because every healthy replica was past the lag bound.</summary>
+    LagBound,
+
+    /// <summary>A replica answered 25006 (read-only transaction): nothing ran there, so the command was re-run on the primary.</summary>
+    ReadOnlyRetry,
+
+    /// <summary>A read was cancelled by a hot-standby recovery conflict (40001) and re-run on another host.</summary>
+    RecoveryConflictRetry,
+}

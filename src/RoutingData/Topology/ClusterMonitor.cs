@@ -1,0 +1,299 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using RoutingData.Routing;
+
+namespace RoutingData.Topology;
+
+/// <summary>
+/// Probes every host in the background (role, cluster identity, timeline, replay position, lag, round-trip
+/// time) and publishes an immutable <see cref="ClusterSnapshot"/> after each round. Unhealthy hosts are
+/// re-probed with exponential backoff. Commands never wait for it except for the very first snapshot.
+/// </summary>
+internal sealed class ClusterMonitor : IAsyncDisposable
+{
+    // One round trip per probe; pg_walfile_name only runs on a primary (it errors on a standby).
+    private const string ProbeSql = """
+        SELECT pg_is_in_recovery(),
+               (SELECT system_identifier FROM pg_control_system()),
+               CASE WHEN pg_is_in_recovery()
+                    THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+                    ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
+               CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
+               CASE WHEN pg_is_in_recovery() AND pg_last_wal_replay_lsn() < pg_last_wal_receive_lsn()
+                    THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,
+               current_setting('server_version')
+        """;
+
+    private readonly HostRuntime[] _hosts;
+    private readonly ReplicatedDbOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Action<FunctionCatalog>? _onCatalogLoaded;
+    private readonly NpgsqlConnection?[] _probeConnections;
+    private readonly HostState[] _states;
+    private readonly SemaphoreSlim _roundLock = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _firstRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile ClusterSnapshot _snapshot;
+    private Task? _loop;
+    private long _version;
+    private DateTimeOffset _catalogLoadedAt = DateTimeOffset.MinValue;
+
+    public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded)
+    {
+        _hosts = hosts;
+        _options = options;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _onCatalogLoaded = onCatalogLoaded;
+        _probeConnections = new NpgsqlConnection?[hosts.Length];
+        _states = new HostState[hosts.Length];
+        for (var i = 0; i < hosts.Length; i++)
+        {
+            _states[i] = new HostState { Host = hosts[i], Health = HostHealth.Unknown };
+        }
+
+        _snapshot = ClusterSnapshot.Create(_states, options, 0);
+    }
+
+    /// <summary>The latest snapshot; read without a lock on every command.</summary>
+    public ClusterSnapshot Snapshot => _snapshot;
+
+    public bool HasCompletedFirstRound => _firstRound.Task.IsCompleted;
+
+    public void Start() => _loop = Task.Run(LoopAsync);
+
+    /// <summary>Waits for the first probe round, bounded by <see cref="ReplicatedDbOptions.InitialTopologyTimeout"/>.</summary>
+    public async ValueTask<ClusterSnapshot> WaitForFirstRoundAsync(bool async, CancellationToken cancellationToken)
+    {
+        if (!_firstRound.Task.IsCompleted)
+        {
+            if (async)
+            {
+                await _firstRound.Task.WaitAsync(_options.InitialTopologyTimeout, _timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            else if (!_firstRound.Task.Wait(_options.InitialTopologyTimeout, cancellationToken))
+            {
+                // ADO.NET's synchronous API has to block here; this happens once per data source.
+                throw new TimeoutException($"The first topology probe did not finish within {_options.InitialTopologyTimeout}.");
+            }
+        }
+
+        return _snapshot;
+    }
+
+    /// <summary>Probes every host now (not waiting for backoff) and publishes the result.</summary>
+    public Task RefreshAsync(CancellationToken cancellationToken) => ProbeRoundAsync(force: true, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            try
+            {
+                await _loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        foreach (var connection in _probeConnections)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        _roundLock.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await ProbeRoundAsync(force: false, token).ConfigureAwait(false);
+                await Task.Delay(_options.TopologyProbeInterval, _timeProvider, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // The monitor must outlive any single failure; each host's errors are handled in ProbeHostAsync.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                _logger.ProbeFailed("(all)", 0, _options.TopologyProbeInterval, e.Message);
+            }
+        }
+    }
+
+    private async Task ProbeRoundAsync(bool force, CancellationToken cancellationToken)
+    {
+        await _roundLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _timeProvider.GetUtcNow();
+            var probes = new List<Task>(_hosts.Length);
+            for (var i = 0; i < _hosts.Length; i++)
+            {
+                if (force || _states[i].Health == HostHealth.Unknown || now >= _states[i].NextProbeAt)
+                {
+                    probes.Add(ProbeHostAsync(i, cancellationToken));
+                }
+            }
+
+            await Task.WhenAll(probes).ConfigureAwait(false);
+            Publish();
+            await MaybeLoadCatalogAsync(cancellationToken).ConfigureAwait(false);
+            _firstRound.TrySetResult();
+        }
+        finally
+        {
+            _roundLock.Release();
+        }
+    }
+
+    private async Task ProbeHostAsync(int index, CancellationToken cancellationToken)
+    {
+        var host = _hosts[index];
+        var previous = _states[index];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.TopologyProbeTimeout);
+        try
+        {
+            var connection = _probeConnections[index];
+            if (connection is null || connection.State != System.Data.ConnectionState.Open)
+            {
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+
+                connection = _probeConnections[index] = host.ProbeDataSource.CreateConnection();
+                await connection.OpenAsync(timeout.Token).ConfigureAwait(false);
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            using var command = new NpgsqlCommand(ProbeSql, connection);
+            var reader = await command.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
+            HostState state;
+            try
+            {
+                await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                var rtt = stopwatch.Elapsed;
+                var smoothed = previous.IsHealthy ? TimeSpan.FromTicks((long)((previous.RoundTripTime.Ticks * 0.7) + (rtt.Ticks * 0.3))) : rtt;
+                var now = _timeProvider.GetUtcNow();
+                state = new HostState
+                {
+                    Host = host,
+                    Health = HostHealth.Healthy,
+                    IsInRecovery = reader.GetBoolean(0),
+                    SystemIdentifier = reader.IsDBNull(1) ? null : reader.GetInt64(1),
+                    Timeline = reader.IsDBNull(2) ? 0 : reader.GetInt32(2),
+                    Lsn = reader.IsDBNull(3) ? default : reader.GetFieldValue<NpgsqlLogSequenceNumber>(3),
+                    ReplayDelay = reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4)),
+                    ServerVersion = reader.GetString(5),
+                    RoundTripTime = smoothed,
+                    ProbedAt = now,
+                    NextProbeAt = now + _options.TopologyProbeInterval,
+                };
+            }
+            finally
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _states[index] = state;
+            if (previous.Health != HostHealth.Healthy || previous.IsInRecovery != state.IsInRecovery)
+            {
+                _logger.HostStateChanged(host.Endpoint.Name, state.Health, state.IsInRecovery ? "replica" : "primary", state.Timeline);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or IOException or InvalidOperationException or InvalidCastException)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            await DropProbeConnectionAsync(index).ConfigureAwait(false);
+            var failures = previous.Health == HostHealth.Unhealthy ? previous.ConsecutiveFailures + 1 : 1;
+            var backoff = TimeSpan.FromTicks(Math.Min(_options.MaxProbeBackoff.Ticks, _options.TopologyProbeInterval.Ticks << Math.Min(failures - 1, 16)));
+            var error = e is OperationCanceledException ? $"no answer within {_options.TopologyProbeTimeout.TotalSeconds:0.###} s" : e.Message;
+            var now = _timeProvider.GetUtcNow();
+            _states[index] = previous with
+            {
+                Health = HostHealth.Unhealthy,
+                ConsecutiveFailures = failures,
+                LastError = error,
+                ProbedAt = now,
+                NextProbeAt = now + backoff,
+            };
+            _logger.ProbeFailed(host.Endpoint.Name, failures, backoff, error);
+        }
+    }
+
+    private async Task DropProbeConnectionAsync(int index)
+    {
+        var connection = _probeConnections[index];
+        _probeConnections[index] = null;
+        if (connection is not null)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void Publish()
+    {
+        var previous = _snapshot;
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, Interlocked.Increment(ref _version));
+        _snapshot = snapshot;
+        if (previous.Primary?.Host != snapshot.Primary?.Host && previous.Primary is not null)
+        {
+            _logger.PrimaryChanged(previous.Primary.Host.Endpoint.Name, snapshot.Primary?.Host.Endpoint.Name ?? "(none)");
+        }
+
+        if (snapshot.Fault is not null && previous.Fault is null)
+        {
+            _logger.ClusterMismatch(snapshot.Fault.Message);
+        }
+    }
+
+    private async Task MaybeLoadCatalogAsync(CancellationToken cancellationToken)
+    {
+        var primary = _snapshot.Primary;
+        if (_onCatalogLoaded is null || primary is null || _timeProvider.GetUtcNow() - _catalogLoadedAt < _options.FunctionCatalogRefreshInterval)
+        {
+            return;
+        }
+
+        var connection = _probeConnections[primary.Host.Index];
+        if (connection is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var catalog = await FunctionCatalog.LoadAsync(connection, _options.ReadOnlyFunctions, _options.WritingFunctions, cancellationToken).ConfigureAwait(false);
+            _catalogLoadedAt = _timeProvider.GetUtcNow();
+            _onCatalogLoaded(catalog);
+            _logger.FunctionCatalogLoaded(primary.Host.Endpoint.Name);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+        {
+            // Try again after the next interval rather than every round.
+            _catalogLoadedAt = _timeProvider.GetUtcNow();
+            _logger.FunctionCatalogFailed(primary.Host.Endpoint.Name, e.Message);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text;
+
+namespace RoutingData.Topology;
+
+/// <summary>
+/// The cluster as the last probe round saw it, with the routing-relevant sets precomputed. Immutable and
+/// swapped atomically by the monitor, so the hot path reads it without a lock.
+/// </summary>
+internal sealed class ClusterSnapshot
+{
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, Exception? fault, long version)
+    {
+        Hosts = hosts;
+        Primary = primary;
+        EligibleReplicas = eligibleReplicas;
+        LaggingReplicas = laggingReplicas;
+        LagBytes = lagBytes;
+        Fault = fault;
+        Version = version;
+    }
+
+    /// <summary>Every host, by <see cref="HostRuntime.Index"/>.</summary>
+    public HostState[] Hosts { get; }
+
+    /// <summary>The one writable host of the newest timeline; null if none (or a tie).</summary>
+    public HostState? Primary { get; }
+
+    /// <summary>Healthy standbys of the same cluster within the lag bound: the hosts reads may use.</summary>
+    public HostState[] EligibleReplicas { get; }
+
+    /// <summary>Healthy standbys excluded by the lag bound.</summary>
+    public HostState[] LaggingReplicas { get; }
+
+    /// <summary>WAL bytes each host is behind the primary (0 for the primary and when unknown), by index.</summary>
+    public long[] LagBytes { get; }
+
+    /// <summary>A problem that forbids routing at all, e.g. hosts from two different clusters.</summary>
+    public Exception? Fault { get; }
+
+    public long Version { get; }
+
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, long version)
+    {
+        Exception? fault = null;
+
+        // Hosts from different clusters: refuse to route rather than mix two databases.
+        long? systemId = null;
+        var mismatch = false;
+        foreach (var host in hosts)
+        {
+            if (host.IsHealthy && host.SystemIdentifier is { } id)
+            {
+                mismatch |= systemId is not null && systemId != id;
+                systemId ??= id;
+            }
+        }
+
+        if (mismatch)
+        {
+            var detail = string.Join(", ", hosts.Where(h => h.IsHealthy).Select(h => string.Create(CultureInfo.InvariantCulture, $"{h.Host.Endpoint.Name} has system_identifier {h.SystemIdentifier}")));
+            fault = new ClusterMismatchException($"The configured hosts belong to different PostgreSQL clusters: {detail}. RoutingData routes only within one replication cluster; fix the host list.");
+        }
+
+        // The newest timeline wins among hosts that claim to be primary; a tie leaves no primary (never write to two).
+        HostState? primary = null;
+        var tie = false;
+        foreach (var host in hosts)
+        {
+            if (!host.IsHealthy || host.IsInRecovery)
+            {
+                continue;
+            }
+
+            if (primary is null || host.Timeline > primary.Timeline)
+            {
+                primary = host;
+                tie = false;
+            }
+            else if (host.Timeline == primary.Timeline)
+            {
+                tie = true;
+            }
+        }
+
+        if (tie)
+        {
+            primary = null;
+        }
+
+        var lagBytes = new long[hosts.Length];
+        var eligible = new List<HostState>();
+        var lagging = new List<HostState>();
+        foreach (var host in hosts)
+        {
+            if (!host.IsHealthy || !host.IsInRecovery || mismatch)
+            {
+                continue;
+            }
+
+            var behind = primary is null ? 0 : Math.Max(0L, (long)((ulong)primary.Lsn - (ulong)host.Lsn));
+            lagBytes[host.Host.Index] = behind;
+            var caughtUp = primary is not null && behind == 0;
+            var tooFarBytes = options.MaxReplicaLagBytes is { } maxBytes && behind > maxBytes;
+            var tooFarTime = !caughtUp && options.MaxReplicaLag is { } maxLag && host.ReplayDelay is { } delay && delay > maxLag;
+            (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
+        }
+
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, fault, version);
+    }
+
+    /// <summary>One line per host, for exception messages: role, health, lag and the last error.</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder();
+        foreach (var host in Hosts)
+        {
+            if (text.Length > 0)
+            {
+                text.Append("; ");
+            }
+
+            text.Append(host.Host.Endpoint.Name).Append(": ");
+            if (!host.IsHealthy)
+            {
+                text.Append(host.Health == HostHealth.Unknown ? "not probed yet" : "unhealthy (" + host.LastError + ")");
+                continue;
+            }
+
+            text.Append(host.IsInRecovery ? "replica" : "primary")
+                .Append(CultureInfo.InvariantCulture, $", timeline {host.Timeline}");
+            if (host.IsInRecovery)
+            {
+                text.Append(CultureInfo.InvariantCulture, $", {LagBytes[host.Host.Index]} bytes behind");
+                if (Array.IndexOf(LaggingReplicas, host) >= 0)
+                {
+                    text.Append(" (past the lag bound)");
+                }
+            }
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,15 @@
+using System.Globalization;
+
+namespace RoutingData.Topology;
+
+/// <summary>A host and port from the connection string; <see cref="Name"/> is how it appears in routes, logs and metrics.</summary>
+internal sealed class HostEndpoint(string host, int port)
+{
+    public string Host { get; } = host;
+
+    public int Port { get; } = port;
+
+    public string Name { get; } = (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,22 @@
+namespace RoutingData;
+
+/// <summary>What the topology monitor last saw of one host; from <see cref="ReplicatedDataSource.GetHosts"/>.</summary>
+/// <param name="Host">The host, as <c>host:port</c>.</param>
+/// <param name="Health">Whether the last probe answered.</param>
+/// <param name="Role">The host's role, or null if it has not answered yet.</param>
+/// <param name="Timeline">The host's timeline.</param>
+/// <param name="LagBytes">WAL bytes a replica is behind the primary (0 for the primary).</param>
+/// <param name="ReplayDelay">How far behind a replica's replay is in time, when it is behind.</param>
+/// <param name="RoundTripTime">The smoothed round-trip time of the probe query.</param>
+/// <param name="TakesReads">Whether reads may be routed to this host now (a healthy replica within the lag bound).</param>
+/// <param name="LastError">Why the last probe failed, if it did.</param>
+public sealed record HostStatus(
+    string Host,
+    HostHealth Health,
+    HostRole? Role,
+    int Timeline,
+    long LagBytes,
+    TimeSpan? ReplayDelay,
+    TimeSpan RoundTripTime,
+    bool TakesReads,
+    string? LastError);

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace RoutingData.Topology;
+
+internal static partial class Log
+{
+    [LoggerMessage(RoutingDataEventId.HostStateChanged, LogLevel.Information, "Host {Host} is now {Health} ({Role}, timeline {Timeline})")]
+    public static partial void HostStateChanged(this ILogger logger, string host, HostHealth health, string role, int timeline);
+
+    [LoggerMessage(RoutingDataEventId.ProbeFailed, LogLevel.Warning, "Probe of host {Host} failed ({Failures} in a row), next in {Backoff}: {Error}")]
+    public static partial void ProbeFailed(this ILogger logger, string host, int failures, TimeSpan backoff, string error);
+
+    [LoggerMessage(RoutingDataEventId.PrimaryChanged, LogLevel.Warning, "Primary changed from {OldPrimary} to {NewPrimary}")]
+    public static partial void PrimaryChanged(this ILogger logger, string oldPrimary, string newPrimary);
+
+    [LoggerMessage(RoutingDataEventId.ClusterMismatch, LogLevel.Error, "Refusing to route: {Message}")]
+    public static partial void ClusterMismatch(this ILogger logger, string message);
+
+    [LoggerMessage(RoutingDataEventId.FunctionCatalogLoaded, LogLevel.Debug, "Function catalog loaded from {Host}")]
+    public static partial void FunctionCatalogLoaded(this ILogger logger, string host);
+
+    [LoggerMessage(RoutingDataEventId.FunctionCatalogFailed, LogLevel.Warning, "Loading the function catalog from {Host} failed; unknown functions keep going to the primary: {Error}")]
+    public static partial void FunctionCatalogFailed(this ILogger logger, string host, string error);
+}

@@ -1,0 +1,103 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RoutingData.Testing.Xunit;
+using Xunit;
+
+namespace RoutingData.Tests.DependencyInjection;
+
+public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : ClusterTestBase, IClassFixture<RoutingClusterFixture>
+{
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Options_bind_from_configuration_and_the_data_source_routes()
+    {
+        var cluster = UseShared(fixture.Cluster);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Db:ConnectionString"] = cluster.ConnectionString,
+            ["Db:DefaultReadPreference"] = "ReplicaPreferred",
+            ["Db:LoadBalancing"] = "LeastOutstanding",
+            ["Db:MaxReplicaLag"] = "00:00:05",
+            ["Db:TopologyProbeInterval"] = "00:00:00.200",
+            ["Db:WritingFunctions:0"] = "my_writer",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddReplicatedDb(configuration.GetSection("Db"));
+        await using var provider = services.BuildServiceProvider();
+
+        var dataSource = provider.GetRequiredService<ReplicatedDataSource>();
+        Assert.Same(dataSource, provider.GetRequiredService<DbDataSource>());
+        Assert.Equal(LoadBalancingStrategy.LeastOutstanding, dataSource.Options.LoadBalancing);
+        Assert.Equal(TimeSpan.FromSeconds(5), dataSource.Options.MaxReplicaLag);
+        Assert.Contains("my_writer", dataSource.Options.WritingFunctions);
+
+        await using var connection = provider.GetRequiredService<DbConnection>();
+        Assert.IsType<RoutedConnection>(connection);
+        Assert.True(await connection.ExecuteScalarAsync<bool>("SELECT pg_is_in_recovery()"));
+    }
+
+    [Fact]
+    public async Task Keyed_registrations_serve_two_clusters_and_are_disposed_with_the_container()
+    {
+        var cluster = UseShared(fixture.Cluster);
+        var services = new ServiceCollection();
+        services.AddReplicatedDb(cluster.ConnectionString, serviceKey: "orders");
+        services.AddReplicatedDb(o => o.ConnectionString = $"Host=127.0.0.1:{cluster.Primary.Port};Username=postgres;Database=postgres", serviceKey: "single");
+        var provider = services.BuildServiceProvider();
+
+        var orders = provider.GetRequiredKeyedService<ReplicatedDataSource>("orders");
+        var single = provider.GetRequiredKeyedService<ReplicatedDataSource>("single");
+        Assert.NotSame(orders, single);
+        Assert.Same(orders, provider.GetRequiredKeyedService<DbDataSource>("orders"));
+        Assert.Equal(3, orders.GetHosts().Count);
+        Assert.Single(single.GetHosts());
+        Assert.Null(provider.GetService<ReplicatedDataSource>());
+
+        await using (var connection = single.CreateConnection())
+        {
+            Assert.Equal(cluster.Primary.Port, await connection.ExecuteScalarAsync<int>("SELECT inet_server_port()"));
+        }
+
+        await provider.DisposeAsync();
+        await using var afterDispose = orders.CreateConnection();
+        await Assert.ThrowsAnyAsync<ObjectDisposedException>(() => afterDispose.ExecuteScalarAsync<int>("SELECT 1 /* routing:primary */"));
+    }
+
+    [Fact]
+    public void Invalid_options_fail_validation_on_start_with_every_problem()
+    {
+        var services = new ServiceCollection();
+        services.AddReplicatedDb(o =>
+        {
+            o.ConnectionString = "Host=a:99999;Username=app;Password=topsecret";
+            o.TopologyProbeTimeout = TimeSpan.Zero;
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("Host 'a:99999' has an invalid port '99999'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("TopologyProbeTimeout is 00:00:00; it must be positive", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("topsecret", error.Message, StringComparison.Ordinal);
+        Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<ReplicatedDataSource>());
+    }
+
+    [Fact]
+    public void An_unknown_read_preference_in_configuration_is_an_error_naming_the_setting()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Db:ConnectionString"] = "Host=a;Username=app",
+            ["Db:DefaultReadPreference"] = "Secondary",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddReplicatedDb(configuration.GetSection("Db"));
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<ReplicatedDataSource>());
+        Assert.Contains("Db:DefaultReadPreference", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,31 @@
+using System.Data.Common;
+using Dapper;
+using RoutingData.Testing;
+using Xunit;
+
+namespace RoutingData.Tests;
+
+internal static class RoutingTestHelpers
+{
+    /// <summary>A data source over a cluster with fast probes, ready (first probe done).</summary>
+    public static async Task<ReplicatedDataSource> CreateDataSourceAsync(PostgresCluster cluster, Action<ReplicatedDataSourceBuilder>? configure = null)
+    {
+        var builder = new ReplicatedDataSourceBuilder(cluster.ConnectionString);
+        builder.Options.TopologyProbeInterval = TimeSpan.FromMilliseconds(200);
+        builder.Options.TopologyProbeTimeout = TimeSpan.FromSeconds(2);
+        configure?.Invoke(builder);
+        var dataSource = builder.Build();
+        await dataSource.WaitForTopologyAsync(TestContext.Current.CancellationToken);
+        return dataSource;
+    }
+
+    /// <summary>Where a statement really ran: the server's own port and recovery state.</summary>
+    public static async Task<(int Port, bool InRecovery)> WhereAsync(DbConnection connection, string? hint = null)
+    {
+        var row = await connection.QuerySingleAsync<(int, bool)>(hint + "SELECT inet_server_port(), pg_is_in_recovery()");
+        return row;
+    }
+
+    public static PostgresNode NodeOnPort(PostgresCluster cluster, int port) =>
+        cluster.Nodes.Single(n => n.Port == port);
+}
