@@ -94,6 +94,14 @@ public sealed class TopologyTests : ClusterTestBase
         Assert.Contains($":{dead.Port}", error.Message, StringComparison.Ordinal);
         Assert.Contains("unhealthy", error.Message, StringComparison.Ordinal);
 
+        // With FallbackToPrimary off, even ReplicaPreferred reads refuse to load the primary.
+        await using (var noFallback = await CreateDataSourceAsync(cluster, b => b.Options.FallbackToPrimary = false))
+        await using (var refused = noFallback.CreateConnection())
+        {
+            var noReplica = await Assert.ThrowsAsync<NoSuitableHostException>(() => WhereAsync(refused));
+            Assert.Contains("FallbackToPrimary is off", noReplica.Message, StringComparison.Ordinal);
+        }
+
         // A revived replica is found again by the next probes.
         await dead.StartAsync(_ct);
         await dataSource.RefreshTopologyAsync(_ct);
