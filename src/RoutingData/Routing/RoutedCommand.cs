@@ -165,46 +165,78 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
         base.Dispose(disposing);
     }
 
-    // Static lambdas: cached delegates, no allocation per execution.
+    // Static lambdas: cached delegates. They hand Npgsql's task straight through (no state machine of
+    // their own) unless the command must be prepared on this physical connection first.
     private static readonly Func<RoutedCommand, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<int>> NonQuery =
-        static async (command, connection, _, async, ct) =>
+        static (command, connection, _, async, ct) =>
         {
-            var inner = await command.BindAsync(connection, async, ct).ConfigureAwait(false);
-            return async ? await inner.ExecuteNonQueryAsync(ct).ConfigureAwait(false) : inner.ExecuteNonQuery();
+            var inner = command.Bind(connection);
+            if (command.MustPrepare)
+            {
+                return PrepareAndRunAsync<int>(inner, async, static (c, a, t) => a ? new(c.ExecuteNonQueryAsync(t)) : new(c.ExecuteNonQuery()), ct);
+            }
+
+            return async ? new ValueTask<int>(inner.ExecuteNonQueryAsync(ct)) : new ValueTask<int>(inner.ExecuteNonQuery());
         };
 
     private static readonly Func<RoutedCommand, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<object?>> Scalar =
-        static async (command, connection, _, async, ct) =>
+        static (command, connection, _, async, ct) =>
         {
-            var inner = await command.BindAsync(connection, async, ct).ConfigureAwait(false);
-            return async ? await inner.ExecuteScalarAsync(ct).ConfigureAwait(false) : inner.ExecuteScalar();
+            var inner = command.Bind(connection);
+            if (command.MustPrepare)
+            {
+                return PrepareAndRunAsync<object?>(inner, async, static (c, a, t) => a ? new(c.ExecuteScalarAsync(t)) : new(c.ExecuteScalar()), ct);
+            }
+
+            return async ? new ValueTask<object?>(inner.ExecuteScalarAsync(ct)) : new ValueTask<object?>(inner.ExecuteScalar());
         };
 
     private static readonly Func<RoutedCommand, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<NpgsqlDataReader>> Reader =
-        static async (command, connection, behavior, async, ct) =>
+        static (command, connection, behavior, async, ct) =>
         {
-            var inner = await command.BindAsync(connection, async, ct).ConfigureAwait(false);
-            return async ? await inner.ExecuteReaderAsync(behavior, ct).ConfigureAwait(false) : inner.ExecuteReader(behavior);
+            var inner = command.Bind(connection);
+            if (command.MustPrepare)
+            {
+                return PrepareAndRunReaderAsync(inner, behavior, async, ct);
+            }
+
+            return async ? new ValueTask<NpgsqlDataReader>(inner.ExecuteReaderAsync(behavior, ct)) : new ValueTask<NpgsqlDataReader>(inner.ExecuteReader(behavior));
         };
 
-    private async ValueTask<NpgsqlCommand> BindAsync(NpgsqlConnection connection, bool async, CancellationToken cancellationToken)
+    private bool MustPrepare => _prepareRequested && !_inner.IsPrepared;
+
+    private static async ValueTask<T> PrepareAndRunAsync<T>(NpgsqlCommand inner, bool async, Func<NpgsqlCommand, bool, CancellationToken, ValueTask<T>> run, CancellationToken cancellationToken)
+    {
+        // Npgsql keeps prepared statements per physical connection: a pooled connection that already has
+        // this statement answers without a round trip.
+        if (async)
+        {
+            await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            inner.Prepare();
+        }
+
+        return await run(inner, async, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async ValueTask<NpgsqlDataReader> PrepareAndRunReaderAsync(NpgsqlCommand inner, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
+    {
+        if (async)
+        {
+            await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            return await inner.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
+        }
+
+        inner.Prepare();
+        return inner.ExecuteReader(behavior);
+    }
+
+    private NpgsqlCommand Bind(NpgsqlConnection connection)
     {
         _inner.Connection = connection;
         _inner.Transaction = _connection!.CurrentTransaction?.Inner;
-        if (_prepareRequested && !_inner.IsPrepared)
-        {
-            // Npgsql keeps prepared statements per physical connection: a pooled connection that already has
-            // this statement answers without a round trip.
-            if (async)
-            {
-                await _inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                _inner.Prepare();
-            }
-        }
-
         return _inner;
     }
 

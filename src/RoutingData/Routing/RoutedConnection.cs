@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using RoutingData.Internal;
@@ -180,6 +181,7 @@ public sealed class RoutedConnection : DbConnection
     /// <paramref name="operation"/> and retries what is safe to retry (G6): a replica's 25006 once on the
     /// primary, a recovery conflict once on another host — both only outside a transaction.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // One per command: pool its state machine.
     internal async ValueTask<TResult> ExecuteAsync<TTarget, TResult>(
         TTarget target,
         StatementClassification classification,
