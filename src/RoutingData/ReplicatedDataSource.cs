@@ -23,6 +23,7 @@ public sealed class ReplicatedDataSource : DbDataSource
 {
     private readonly HostRuntime[] _hosts;
     private readonly string _redactedConnectionString;
+    private readonly Consistency.TokenCodec _tokenCodec;
     private volatile StatementClassifier _classifier;
     private int _disposed;
     private int _leasedConnections;
@@ -36,6 +37,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         HostList = string.Join(',', hosts.Select(h => h.Endpoint.Name));
         Logger = loggerFactory.CreateLogger<ReplicatedDataSource>();
         Router = new Router(options);
+        _tokenCodec = new Consistency.TokenCodec(options.TokenSigningKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : null);
         _classifier = new StatementClassifier(FunctionCatalog.CreateDefault(options.ReadOnlyFunctions, options.WritingFunctions));
         Monitor = new ClusterMonitor(hosts, options, timeProvider, loggerFactory.CreateLogger<ClusterMonitor>(), catalog => _classifier = new StatementClassifier(catalog));
         Monitor.Start();
@@ -62,6 +64,43 @@ public sealed class ReplicatedDataSource : DbDataSource
     internal string HostList { get; }
 
     internal IReadOnlyList<HostRuntime> HostRuntimes => _hosts;
+
+    /// <summary>
+    /// The session's position if it can be used with this cluster; 0 for no session. A token of another cluster, or
+    /// one further ahead of the primary than <see cref="ReplicatedDbOptions.MaxTokenAheadBytes"/>, is rejected or dropped.
+    /// </summary>
+    internal ulong ValidateSession(ConsistencySession session, ClusterSnapshot snapshot)
+    {
+        var lsn = session.Lsn;
+        if (lsn == 0)
+        {
+            return 0;
+        }
+
+        string? problem = null;
+        var systemId = session.SystemIdentifier;
+        if (systemId != 0 && snapshot.SystemIdentifier != 0 && systemId != snapshot.SystemIdentifier)
+        {
+            problem = $"The consistency token {session.Token} belongs to the cluster with system_identifier {systemId}, not to this one ({snapshot.SystemIdentifier}).";
+        }
+        else if (snapshot.Primary is { } primary && lsn > (ulong)primary.Lsn && lsn - (ulong)primary.Lsn > (ulong)Options.MaxTokenAheadBytes)
+        {
+            problem = $"The consistency token {session.Token} is {lsn - (ulong)primary.Lsn} bytes ahead of the primary ({primary.Lsn}); no write can be ahead of the primary.";
+        }
+
+        if (problem is null)
+        {
+            return lsn;
+        }
+
+        if (Options.InvalidTokenHandling == InvalidTokenHandling.Reject)
+        {
+            throw new ConsistencyTokenException(problem);
+        }
+
+        session.Reset();
+        return 0;
+    }
 
     /// <summary>Physical connections currently borrowed by routed connections (for leak tests).</summary>
     internal int LeasedConnections => Volatile.Read(ref _leasedConnections);
@@ -101,6 +140,46 @@ public sealed class ReplicatedDataSource : DbDataSource
         var connection = CreateConnection();
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         return connection;
+    }
+
+    /// <summary>
+    /// Exports a session's token for another request or process (an HTTP header, a cookie, a queue message):
+    /// <c>system_identifier:LSN</c>, signed when <see cref="ReplicatedDbOptions.TokenSigningKey"/> is set.
+    /// </summary>
+    /// <param name="session">The session.</param>
+    /// <returns>The token text, or null if the session has not run a command yet.</returns>
+    public string? ExportSession(ConsistencySession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return session.Token is { } token ? _tokenCodec.Encode(token) : null;
+    }
+
+    /// <summary>
+    /// Starts a session from an exported token. Garbage and bad signatures are rejected here; a token from another
+    /// cluster or far ahead of the primary is rejected when it is first used (the topology is known then) — by a
+    /// <see cref="ConsistencyTokenException"/>, or ignored (a fresh session) with <see cref="InvalidTokenHandling.Ignore"/>.
+    /// </summary>
+    /// <param name="token">The exported token; null or empty for a fresh session.</param>
+    /// <returns>The session.</returns>
+    /// <exception cref="ConsistencyTokenException">The token is malformed or its signature does not match, and invalid tokens are rejected.</exception>
+    public ConsistencySession ResumeSession(string? token)
+    {
+        var session = new ConsistencySession();
+        if (string.IsNullOrEmpty(token))
+        {
+            return session;
+        }
+
+        if (_tokenCodec.Decode(token, out var problem) is { } decoded)
+        {
+            session.Advance(decoded.SystemIdentifier, (ulong)decoded.Lsn);
+        }
+        else if (Options.InvalidTokenHandling == InvalidTokenHandling.Reject)
+        {
+            throw new ConsistencyTokenException(problem!);
+        }
+
+        return session;
     }
 
     /// <summary>Returns what the topology monitor last saw of each host.</summary>

@@ -71,6 +71,38 @@ public sealed class ReplicatedDbOptions
     /// <value>The default value is 5 minutes.</value>
     public TimeSpan FunctionCatalogRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Gets or sets a value indicating whether reads honour consistency sessions: a replica serves a read only after
+    /// replaying past the session's own writes and what it already read (read-your-writes, monotonic reads).
+    /// </summary>
+    /// <value>The default value is true.</value>
+    public bool ReadYourWrites { get; set; } = true;
+
+    /// <summary>Gets or sets what a read does when no replica has caught up with its session.</summary>
+    /// <value>The default value is <see cref="StaleReadPolicy.FallbackToPrimary"/>.</value>
+    public StaleReadPolicy StaleReadPolicy { get; set; } = StaleReadPolicy.FallbackToPrimary;
+
+    /// <summary>Gets or sets how long <see cref="StaleReadPolicy.Wait"/> waits for a replica before reading from the primary.</summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan MaxReadYourWritesWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Gets or sets a secret (at least 32 characters) that signs exported session tokens; resumed tokens must then carry
+    /// a valid signature, so clients cannot forge tokens that force primary reads. Null: tokens are not signed.
+    /// </summary>
+    public string? TokenSigningKey { get; set; }
+
+    /// <summary>Gets or sets what happens to a session token that cannot be used.</summary>
+    /// <value>The default value is <see cref="InvalidTokenHandling.Reject"/>.</value>
+    public InvalidTokenHandling InvalidTokenHandling { get; set; } = InvalidTokenHandling.Reject;
+
+    /// <summary>
+    /// Gets or sets how far a resumed token may be ahead of the primary's last known WAL position before it counts as
+    /// invalid (no real write can be ahead of the primary; the margin covers the monitor's probe interval).
+    /// </summary>
+    /// <value>The default value is 1 GiB.</value>
+    public long MaxTokenAheadBytes { get; set; } = 1L << 30;
+
     /// <summary>A copy, so a built data source is not changed by later edits of the options object.</summary>
     internal ReplicatedDbOptions Clone()
     {
@@ -87,6 +119,12 @@ public sealed class ReplicatedDbOptions
             MaxProbeBackoff = MaxProbeBackoff,
             InitialTopologyTimeout = InitialTopologyTimeout,
             FunctionCatalogRefreshInterval = FunctionCatalogRefreshInterval,
+            ReadYourWrites = ReadYourWrites,
+            StaleReadPolicy = StaleReadPolicy,
+            MaxReadYourWritesWait = MaxReadYourWritesWait,
+            TokenSigningKey = TokenSigningKey,
+            InvalidTokenHandling = InvalidTokenHandling,
+            MaxTokenAheadBytes = MaxTokenAheadBytes,
         };
         foreach (var (host, weight) in ReplicaWeights)
         {

@@ -86,6 +86,28 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
             }
         }
 
+        if (!Enum.IsDefined(options.StaleReadPolicy))
+        {
+            problems.Add($"StaleReadPolicy '{options.StaleReadPolicy}' is not a StaleReadPolicy ({string.Join(", ", Enum.GetNames<StaleReadPolicy>())}).");
+        }
+
+        if (!Enum.IsDefined(options.InvalidTokenHandling))
+        {
+            problems.Add($"InvalidTokenHandling '{options.InvalidTokenHandling}' is not an InvalidTokenHandling ({string.Join(", ", Enum.GetNames<InvalidTokenHandling>())}).");
+        }
+
+        Positive(problems, nameof(options.MaxReadYourWritesWait), options.MaxReadYourWritesWait);
+        if (options.MaxTokenAheadBytes <= 0)
+        {
+            problems.Add($"MaxTokenAheadBytes {options.MaxTokenAheadBytes} must be positive.");
+        }
+
+        if (options.TokenSigningKey is { Length: < 32 })
+        {
+            // Never echo the key itself.
+            problems.Add($"TokenSigningKey is {options.TokenSigningKey.Length} characters long; use at least 32.");
+        }
+
         foreach (var function in options.ReadOnlyFunctions.Concat(options.WritingFunctions))
         {
             if (string.IsNullOrWhiteSpace(function))

@@ -30,6 +30,15 @@ public enum RoutingReason
     /// <summary>A read went to the primary because every healthy replica was past the lag bound.</summary>
     LagBound,
 
+    /// <summary>
+    /// A read went to the primary because no eligible replica had replayed the consistency session's position
+    /// (its own writes, or what it already read).
+    /// </summary>
+    NotCaughtUp,
+
+    /// <summary>A read waited (<see cref="StaleReadPolicy.Wait"/>) until a replica caught up with its session.</summary>
+    WaitedForReplica,
+
     /// <summary>A replica answered 25006 (read-only transaction): nothing ran there, so the command was re-run on the primary.</summary>
     ReadOnlyRetry,
 

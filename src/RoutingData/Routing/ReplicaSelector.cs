@@ -2,64 +2,48 @@ using RoutingData.Topology;
 
 namespace RoutingData.Routing;
 
-/// <summary>Picks one of the eligible replicas by the configured strategy. Lock-free; allocates nothing.</summary>
+/// <summary>
+/// Picks one of the eligible replicas by the configured strategy, skipping an excluded host (a retry) and replicas
+/// not known to have replayed <c>minLsn</c> (a consistency session's position). Lock-free; allocates nothing.
+/// </summary>
 internal sealed class ReplicaSelector(LoadBalancingStrategy strategy)
 {
     private int _next = -1;
 
     public LoadBalancingStrategy Strategy { get; } = strategy;
 
-    /// <summary>An eligible replica other than <paramref name="exclude"/>, or null when there is none.</summary>
-    public HostState? Select(HostState[] eligible, HostRuntime? exclude)
+    /// <summary>A candidate replica, or null when there is none.</summary>
+    public HostState? Select(HostState[] eligible, HostRuntime? exclude, ulong minLsn = 0)
     {
         var count = eligible.Length;
-        if (count == 0 || (count == 1 && eligible[0].Host == exclude))
+        if (count == 0)
         {
             return null;
         }
 
-        HostState choice;
         switch (Strategy)
         {
             case LoadBalancingStrategy.Random:
-                choice = eligible[System.Random.Shared.Next(count)];
-                break;
+                return FirstCandidate(eligible, System.Random.Shared.Next(count), exclude, minLsn);
             case LoadBalancingStrategy.LeastOutstanding:
                 // Power of two choices: nearly as good as the global minimum, without scanning or herding.
-                var a = eligible[System.Random.Shared.Next(count)];
-                var b = eligible[System.Random.Shared.Next(count)];
-                choice = b.Host.Outstanding < a.Host.Outstanding ? b : a;
-                break;
+                var a = FirstCandidate(eligible, System.Random.Shared.Next(count), exclude, minLsn);
+                var b = FirstCandidate(eligible, System.Random.Shared.Next(count), exclude, minLsn);
+                return a is null || b is null ? a ?? b : b.Host.Outstanding < a.Host.Outstanding ? b : a;
             case LoadBalancingStrategy.Weighted:
-                var weighted = SelectWeighted(eligible, exclude);
-                if (weighted is null)
-                {
-                    return null;
-                }
-
-                choice = weighted;
-                break;
+                return SelectWeighted(eligible, exclude, minLsn);
             default:
-                choice = eligible[(int)((uint)Interlocked.Increment(ref _next) % (uint)count)];
-                break;
+                return FirstCandidate(eligible, (int)((uint)Interlocked.Increment(ref _next) % (uint)count), exclude, minLsn);
         }
-
-        if (choice.Host == exclude)
-        {
-            // Deterministic fallback for retries: the next one in the list.
-            choice = eligible[(Array.IndexOf(eligible, choice) + 1) % count];
-        }
-
-        return choice;
     }
 
-    /// <summary>The eligible host with the lowest smoothed round-trip time, including the primary.</summary>
-    public static HostState? SelectNearest(HostState? primary, HostState[] eligible, HostRuntime? exclude)
+    /// <summary>The candidate with the lowest smoothed round-trip time, including the primary (always caught up).</summary>
+    public static HostState? SelectNearest(HostState? primary, HostState[] eligible, HostRuntime? exclude, ulong minLsn = 0)
     {
         HostState? best = primary is not null && primary.Host != exclude ? primary : null;
         foreach (var host in eligible)
         {
-            if (host.Host != exclude && (best is null || host.RoundTripTime < best.RoundTripTime))
+            if (IsCandidate(host, exclude, minLsn) && (best is null || host.RoundTripTime < best.RoundTripTime))
             {
                 best = host;
             }
@@ -68,12 +52,29 @@ internal sealed class ReplicaSelector(LoadBalancingStrategy strategy)
         return best;
     }
 
-    private static HostState? SelectWeighted(HostState[] eligible, HostRuntime? exclude)
+    public static bool IsCandidate(HostState host, HostRuntime? exclude, ulong minLsn) =>
+        host.Host != exclude && host.Host.KnownLsn >= minLsn;
+
+    private static HostState? FirstCandidate(HostState[] eligible, int start, HostRuntime? exclude, ulong minLsn)
+    {
+        for (var i = 0; i < eligible.Length; i++)
+        {
+            var host = eligible[(start + i) % eligible.Length];
+            if (IsCandidate(host, exclude, minLsn))
+            {
+                return host;
+            }
+        }
+
+        return null;
+    }
+
+    private static HostState? SelectWeighted(HostState[] eligible, HostRuntime? exclude, ulong minLsn)
     {
         var total = 0;
         foreach (var host in eligible)
         {
-            if (host.Host != exclude)
+            if (IsCandidate(host, exclude, minLsn))
             {
                 total += host.Host.Weight;
             }
@@ -87,7 +88,7 @@ internal sealed class ReplicaSelector(LoadBalancingStrategy strategy)
         var pick = System.Random.Shared.Next(total);
         foreach (var host in eligible)
         {
-            if (host.Host == exclude)
+            if (!IsCandidate(host, exclude, minLsn))
             {
                 continue;
             }

@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using Npgsql;
 using RoutingData.Internal;
+using RoutingData.Consistency;
 using RoutingData.Routing;
 
 namespace RoutingData;
@@ -16,9 +17,15 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
     private RoutedConnection? _connection;
     private RoutedTransaction? _transaction;
     private bool _prepareRequested;
+    private NpgsqlBatchCommand? _check;
+    private NpgsqlBatchCommand? _primaryCapture;
+    private NpgsqlBatchCommand? _replicaCapture;
 
     /// <summary>Gets or sets where the batch may go if it only reads; null defers to the connection. A SQL hint still wins.</summary>
     public ReadPreference? ReadPreference { get; set; }
+
+    /// <summary>Gets or sets what this read batch does when no replica has caught up with its session; null defers.</summary>
+    public StaleReadPolicy? StaleReadPolicy { get; set; }
 
     /// <summary>Gets where this batch last ran and why; null before the first execution.</summary>
     public RouteInfo? LastRoute { get; private set; }
@@ -87,19 +94,19 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
 
     /// <inheritdoc />
     public override int ExecuteNonQuery() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, NonQuery, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, NonQuery, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: true, cancellationToken).AsTask();
 
     /// <inheritdoc />
     public override object? ExecuteScalar() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, Scalar, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, Scalar, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: true, cancellationToken).AsTask();
 
     void IRoutedExecutable.OnRouted(in RouteInfo route) => LastRoute = route;
 
@@ -108,11 +115,11 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
 
     /// <inheritdoc />
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, behavior, Reader, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
-        await RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, behavior, Reader, async: true, cancellationToken).ConfigureAwait(false);
+        await RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: true, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public override void Dispose()
@@ -121,43 +128,26 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
         base.Dispose();
     }
 
-    private static readonly Func<RoutedBatch, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<int>> NonQuery =
-        static async (batch, connection, _, async, ct) =>
-        {
-            var inner = await batch.BindAsync(connection, async, ct).ConfigureAwait(false);
-            return async ? await inner.ExecuteNonQueryAsync(ct).ConfigureAwait(false) : inner.ExecuteNonQuery();
-        };
+    private static readonly Func<RoutedBatch, ExecutionRequest, ValueTask<int>> NonQuery =
+        static (batch, request) => batch._prepareRequested
+            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.NonQueryAsync(b, r.Capture, r.Async, r.CancellationToken))
+            : BatchExecutor.NonQueryAsync(batch.Bind(request), request.Capture, request.Async, request.CancellationToken);
 
-    private static readonly Func<RoutedBatch, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<object?>> Scalar =
-        static async (batch, connection, _, async, ct) =>
-        {
-            var inner = await batch.BindAsync(connection, async, ct).ConfigureAwait(false);
-            return async ? await inner.ExecuteScalarAsync(ct).ConfigureAwait(false) : inner.ExecuteScalar();
-        };
+    private static readonly Func<RoutedBatch, ExecutionRequest, ValueTask<object?>> Scalar =
+        static (batch, request) => batch._prepareRequested
+            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.ScalarAsync(b, r.Capture, r.Async, r.CancellationToken))
+            : BatchExecutor.ScalarAsync(batch.Bind(request), request.Capture, request.Async, request.CancellationToken);
 
-    private static readonly Func<RoutedBatch, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<NpgsqlDataReader>> Reader =
-        static async (batch, connection, behavior, async, ct) =>
-        {
-            var inner = await batch.BindAsync(connection, async, ct).ConfigureAwait(false);
-            return async ? await inner.ExecuteReaderAsync(behavior, ct).ConfigureAwait(false) : inner.ExecuteReader(behavior);
-        };
+    private static readonly Func<RoutedBatch, ExecutionRequest, ValueTask<DbDataReader>> Reader =
+        static (batch, request) => batch._prepareRequested
+            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Async, r.CancellationToken))
+            : BatchExecutor.ReaderAsync(batch.Bind(request), request.Behavior, request.Capture, request.Async, request.CancellationToken);
 
-    private async ValueTask<NpgsqlBatch> BindAsync(NpgsqlConnection connection, bool async, CancellationToken cancellationToken)
+    private NpgsqlBatch Bind(in ExecutionRequest request)
     {
-        _inner.Connection = connection;
-        _inner.Transaction = _connection!.CurrentTransaction?.Inner;
-        if (_prepareRequested)
-        {
-            if (async)
-            {
-                await _inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                _inner.Prepare();
-            }
-        }
-
+        _inner.Connection = request.Connection;
+        _inner.Transaction = request.Transaction;
+        BatchExecutor.Arrange(_inner, request.Capture, ref _check, ref _primaryCapture, ref _replicaCapture);
         return _inner;
     }
 
@@ -168,6 +158,7 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
     {
         var classifier = RoutedConnectionOrThrow().ReplicatedDataSource.Classifier;
         var commands = _inner.BatchCommands;
+        BatchExecutor.Strip(_inner, _check, _primaryCapture, _replicaCapture);
         if (commands.Count == 0)
         {
             throw new InvalidOperationException("The batch has no commands.");

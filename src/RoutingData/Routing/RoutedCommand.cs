@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Npgsql;
+using RoutingData.Consistency;
 using RoutingData.Internal;
 using RoutingData.Routing;
 
@@ -12,21 +13,42 @@ namespace RoutingData;
 /// else on the primary. Parameters, prepare, timeouts and cancellation behave as on <see cref="NpgsqlCommand"/>.
 /// After executing, <see cref="LastRoute"/> says where it ran and why.
 /// </summary>
+/// <remarks>
+/// It is sent as an <see cref="NpgsqlBatch"/>, so that the consistency session's WAL position can be captured
+/// by one more statement in the same round trip.
+/// </remarks>
 public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 {
-    private readonly NpgsqlCommand _inner = new();
+    private readonly NpgsqlBatch _batch = new();
+    private readonly NpgsqlBatchCommand _command = new();
+    private NpgsqlBatchCommand? _check;
+    private NpgsqlBatchCommand? _primaryCapture;
+    private NpgsqlBatchCommand? _replicaCapture;
     private RoutedConnection? _connection;
     private RoutedTransaction? _transaction;
     private string _commandText = string.Empty;
     private bool _prepareRequested;
+    private bool _designTimeVisible = true;
+    private UpdateRowSource _updatedRowSource = UpdateRowSource.Both;
 
     // The last classification, keyed by the CommandText instance: re-executing a command (or a Dapper query
     // whose SQL is a literal) skips even the cache lookup.
     private string? _classifiedText;
     private StatementClassification _classification;
 
+    // Texts with several statements run as one batch command per statement (Npgsql takes one per batch command).
+    private NpgsqlBatch? _multiBatch;
+    private string? _multiText;
+    private int _multiStatements;
+
+    /// <summary>Creates a command; set <see cref="DbCommand.Connection"/> to a <see cref="RoutedConnection"/> before executing.</summary>
+    public RoutedCommand() => _batch.BatchCommands.Add(_command);
+
     /// <summary>Gets or sets where this command's read may go; null defers to the connection. A SQL hint still wins.</summary>
     public ReadPreference? ReadPreference { get; set; }
+
+    /// <summary>Gets or sets what this read does when no replica has caught up with its session; null defers to the scope, session and data source.</summary>
+    public StaleReadPolicy? StaleReadPolicy { get; set; }
 
     /// <summary>Gets where this command last ran and why; null before the first execution.</summary>
     public RouteInfo? LastRoute { get; private set; }
@@ -39,40 +61,40 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
         set
         {
             _commandText = value ?? string.Empty;
-            _inner.CommandText = _commandText;
+            _command.CommandText = _commandText;
         }
     }
 
     /// <inheritdoc />
     public override int CommandTimeout
     {
-        get => _inner.CommandTimeout;
-        set => _inner.CommandTimeout = value;
+        get => _batch.Timeout;
+        set => _batch.Timeout = value;
     }
 
     /// <inheritdoc />
     public override CommandType CommandType
     {
-        get => _inner.CommandType;
-        set => _inner.CommandType = value;
+        get => _command.CommandType;
+        set => _command.CommandType = value;
     }
 
     /// <inheritdoc />
     public override bool DesignTimeVisible
     {
-        get => _inner.DesignTimeVisible;
-        set => _inner.DesignTimeVisible = value;
+        get => _designTimeVisible;
+        set => _designTimeVisible = value;
     }
 
     /// <inheritdoc />
     public override UpdateRowSource UpdatedRowSource
     {
-        get => _inner.UpdatedRowSource;
-        set => _inner.UpdatedRowSource = value;
+        get => _updatedRowSource;
+        set => _updatedRowSource = value;
     }
 
     /// <summary>Gets the command's parameters (Npgsql parameters: positional <c>$1</c> or named <c>@name</c>).</summary>
-    public new NpgsqlParameterCollection Parameters => _inner.Parameters;
+    public new NpgsqlParameterCollection Parameters => _command.Parameters;
 
     /// <inheritdoc />
     protected override DbConnection? DbConnection
@@ -87,7 +109,7 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
     }
 
     /// <inheritdoc />
-    protected override DbParameterCollection DbParameterCollection => _inner.Parameters;
+    protected override DbParameterCollection DbParameterCollection => _command.Parameters;
 
     /// <inheritdoc />
     protected override DbTransaction? DbTransaction
@@ -102,7 +124,11 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
     }
 
     /// <summary>Cancels the command if it is running.</summary>
-    public override void Cancel() => _inner.Cancel();
+    public override void Cancel()
+    {
+        _batch.Cancel();
+        _multiBatch?.Cancel();
+    }
 
     /// <summary>Marks the command for preparation; it is prepared on each physical connection it runs on.</summary>
     public override void Prepare() => _prepareRequested = true;
@@ -118,29 +144,19 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 
     /// <inheritdoc />
     public override int ExecuteNonQuery() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, NonQuery, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, NonQuery, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: true, cancellationToken).AsTask();
 
     /// <inheritdoc />
     public override object? ExecuteScalar() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, Scalar, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, CommandBehavior.Default, Scalar, async: true, cancellationToken).AsTask();
-
-    /// <summary>Executes the command and returns the Npgsql reader of the host it ran on.</summary>
-    /// <returns>The reader.</returns>
-    public new NpgsqlDataReader ExecuteReader() => ExecuteReader(CommandBehavior.Default);
-
-    /// <summary>Executes the command and returns the Npgsql reader of the host it ran on.</summary>
-    /// <param name="behavior">The command behaviour.</param>
-    /// <returns>The reader.</returns>
-    public new NpgsqlDataReader ExecuteReader(CommandBehavior behavior) =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, behavior, Reader, async: false, CancellationToken.None));
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: true, cancellationToken).AsTask();
 
     void IRoutedExecutable.OnRouted(in RouteInfo route) => LastRoute = route;
 
@@ -148,96 +164,104 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
     protected override DbParameter CreateDbParameter() => new NpgsqlParameter();
 
     /// <inheritdoc />
-    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) => ExecuteReader(behavior);
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) =>
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: false, CancellationToken.None));
 
     /// <inheritdoc />
-    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
-        await RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, behavior, Reader, async: true, cancellationToken).ConfigureAwait(false);
+    protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: true, cancellationToken).AsTask();
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _inner.Dispose();
+            _batch.Dispose();
+            _multiBatch?.Dispose();
         }
 
         base.Dispose(disposing);
     }
 
-    // Static lambdas: cached delegates. They hand Npgsql's task straight through (no state machine of
-    // their own) unless the command must be prepared on this physical connection first.
-    private static readonly Func<RoutedCommand, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<int>> NonQuery =
-        static (command, connection, _, async, ct) =>
+    // Static lambdas: cached delegates, no allocation per execution.
+    private static readonly Func<RoutedCommand, ExecutionRequest, ValueTask<int>> NonQuery =
+        static (command, request) =>
         {
-            var inner = command.Bind(connection);
-            if (command.MustPrepare)
-            {
-                return PrepareAndRunAsync<int>(inner, async, static (c, a, t) => a ? new(c.ExecuteNonQueryAsync(t)) : new(c.ExecuteNonQuery()), ct);
-            }
-
-            return async ? new ValueTask<int>(inner.ExecuteNonQueryAsync(ct)) : new ValueTask<int>(inner.ExecuteNonQuery());
+            var batch = command.Bind(request);
+            return command._prepareRequested
+                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.NonQueryAsync(b, r.Capture, r.Async, r.CancellationToken))
+                : BatchExecutor.NonQueryAsync(batch, request.Capture, request.Async, request.CancellationToken);
         };
 
-    private static readonly Func<RoutedCommand, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<object?>> Scalar =
-        static (command, connection, _, async, ct) =>
+    private static readonly Func<RoutedCommand, ExecutionRequest, ValueTask<object?>> Scalar =
+        static (command, request) =>
         {
-            var inner = command.Bind(connection);
-            if (command.MustPrepare)
-            {
-                return PrepareAndRunAsync<object?>(inner, async, static (c, a, t) => a ? new(c.ExecuteScalarAsync(t)) : new(c.ExecuteScalar()), ct);
-            }
-
-            return async ? new ValueTask<object?>(inner.ExecuteScalarAsync(ct)) : new ValueTask<object?>(inner.ExecuteScalar());
+            var batch = command.Bind(request);
+            return command._prepareRequested
+                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.ScalarAsync(b, r.Capture, r.Async, r.CancellationToken))
+                : BatchExecutor.ScalarAsync(batch, request.Capture, request.Async, request.CancellationToken);
         };
 
-    private static readonly Func<RoutedCommand, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<NpgsqlDataReader>> Reader =
-        static (command, connection, behavior, async, ct) =>
+    private static readonly Func<RoutedCommand, ExecutionRequest, ValueTask<DbDataReader>> Reader =
+        static (command, request) =>
         {
-            var inner = command.Bind(connection);
-            if (command.MustPrepare)
-            {
-                return PrepareAndRunReaderAsync(inner, behavior, async, ct);
-            }
-
-            return async ? new ValueTask<NpgsqlDataReader>(inner.ExecuteReaderAsync(behavior, ct)) : new ValueTask<NpgsqlDataReader>(inner.ExecuteReader(behavior));
+            var batch = command.Bind(request);
+            return command._prepareRequested
+                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Async, r.CancellationToken))
+                : BatchExecutor.ReaderAsync(batch, request.Behavior, request.Capture, request.Async, request.CancellationToken);
         };
 
-    private bool MustPrepare => _prepareRequested && !_inner.IsPrepared;
-
-    private static async ValueTask<T> PrepareAndRunAsync<T>(NpgsqlCommand inner, bool async, Func<NpgsqlCommand, bool, CancellationToken, ValueTask<T>> run, CancellationToken cancellationToken)
+    /// <summary>Points the batch at the chosen connection and arranges the capture statement.</summary>
+    private NpgsqlBatch Bind(in ExecutionRequest request)
     {
-        // Npgsql keeps prepared statements per physical connection: a pooled connection that already has
-        // this statement answers without a round trip.
-        if (async)
+        var batch = _batch;
+        if (_classification.IsMultiStatement && MultiStatementBatch() is { } multi)
         {
-            await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            inner.Prepare();
+            batch = multi;
         }
 
-        return await run(inner, async, cancellationToken).ConfigureAwait(false);
+        batch.Connection = request.Connection;
+        batch.Transaction = request.Transaction;
+        batch.Timeout = _batch.Timeout;
+        BatchExecutor.Arrange(batch, request.Capture, ref _check, ref _primaryCapture, ref _replicaCapture);
+        return batch;
     }
 
-    private static async ValueTask<NpgsqlDataReader> PrepareAndRunReaderAsync(NpgsqlCommand inner, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
+    /// <summary>One batch command per statement, each with fresh copies of the parameters; null if the text cannot be split.</summary>
+    private NpgsqlBatch? MultiStatementBatch()
     {
-        if (async)
+        if (!ReferenceEquals(_multiText, _commandText) || _multiBatch is null)
         {
-            await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
-            return await inner.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
+            var statements = StatementSplitter.Split(_commandText);
+            if (statements is null || statements.Count < 2)
+            {
+                return null;
+            }
+
+            _multiBatch?.Dispose();
+            _multiBatch = new NpgsqlBatch();
+            foreach (var statement in statements)
+            {
+                _multiBatch.BatchCommands.Add(new NpgsqlBatchCommand(statement));
+            }
+
+            (_multiText, _multiStatements) = (_commandText, statements.Count);
         }
 
-        inner.Prepare();
-        return inner.ExecuteReader(behavior);
-    }
+        BatchExecutor.Strip(_multiBatch, _check, _primaryCapture, _replicaCapture);
 
-    private NpgsqlCommand Bind(NpgsqlConnection connection)
-    {
-        _inner.Connection = connection;
-        _inner.Transaction = _connection!.CurrentTransaction?.Inner;
-        return _inner;
+        // A parameter belongs to one collection: copy the current values into every statement, each execution.
+        for (var i = 0; i < _multiStatements; i++)
+        {
+            var parameters = _multiBatch.BatchCommands[i].Parameters;
+            parameters.Clear();
+            foreach (NpgsqlParameter parameter in _command.Parameters)
+            {
+                parameters.Add(parameter.Clone());
+            }
+        }
+
+        return _multiBatch;
     }
 
     private RoutedConnection RoutedConnectionOrThrow() =>
@@ -253,6 +277,7 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
                 ? RoutedConnectionOrThrow().ReplicatedDataSource.Classifier.Classify(text)
                 : StatementClassification.NonText(CommandType);
             _classifiedText = text;
+            _multiText = null;
         }
 
         return _classification;

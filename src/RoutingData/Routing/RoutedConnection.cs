@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using RoutingData.Internal;
+using RoutingData.Consistency;
 using RoutingData.Routing;
 using RoutingData.Topology;
 
@@ -25,6 +26,8 @@ public sealed class RoutedConnection : DbConnection
     private HostRuntime? _replicaHost;
     private RoutedTransaction? _transaction;
     private bool _pinnedToPrimary;
+    private ConsistencySession? _explicitSession;
+    private ConsistencySession? _ownSession;
 
     internal RoutedConnection(ReplicatedDataSource dataSource, ReadPreference? readPreference)
     {
@@ -177,17 +180,19 @@ public sealed class RoutedConnection : DbConnection
     }
 
     /// <summary>
-    /// Routes and runs one command or batch: picks the host, borrows the physical connection, runs
-    /// <paramref name="operation"/> and retries what is safe to retry (G6): a replica's 25006 once on the
-    /// primary, a recovery conflict once on another host — both only outside a transaction.
+    /// Routes and runs one command or batch: picks the host (honouring the consistency session), borrows the
+    /// physical connection, runs <paramref name="operation"/> with the session's capture statement, and retries what
+    /// is safe to retry (G6): a replica's 25006 once on the primary, a recovery conflict once on another host —
+    /// both only outside a transaction.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // One per command: pool its state machine.
     internal async ValueTask<TResult> ExecuteAsync<TTarget, TResult>(
         TTarget target,
         StatementClassification classification,
         ReadPreference? commandPreference,
+        StaleReadPolicy? commandPolicy,
         CommandBehavior behavior,
-        Func<TTarget, NpgsqlConnection, CommandBehavior, bool, CancellationToken, ValueTask<TResult>> operation,
+        Func<TTarget, ExecutionRequest, ValueTask<TResult>> operation,
         bool async,
         CancellationToken cancellationToken)
         where TTarget : IRoutedExecutable
@@ -199,19 +204,49 @@ public sealed class RoutedConnection : DbConnection
 
         var monitor = _dataSource.Monitor;
         var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
-        var decision = Decide(snapshot, classification, commandPreference);
+        var session = _dataSource.Options.ReadYourWrites ? EffectiveSession : null;
+        var minLsn = session is null ? 0 : _dataSource.ValidateSession(session, snapshot);
+        var decision = Decide(snapshot, classification, commandPreference, minLsn, out var notCaughtUp);
+        ulong requiredReplayLsn = 0;
+        if (notCaughtUp)
+        {
+            // No replica is *known* to have caught up (positions are as fresh as the last probe or read). Ask the
+            // best candidate in the same round trip (DESIGN §3): [check; read; capture]. If it is behind after all,
+            // its results are discarded and the stale-read policy decides.
+            var candidate = Router.PreferredReplica(snapshot, _replicaHost) ?? Router.MostAdvancedReplica(snapshot, null);
+            if (candidate is not null)
+            {
+                var hinted = classification.Hint is not null;
+                decision = new RoutingDecision(candidate.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, classification.Reason);
+                requiredReplayLsn = minLsn;
+            }
+            else
+            {
+                decision = await ResolveNotCaughtUpAsync(snapshot, classification, commandPreference, commandPolicy, session!, decision, async, cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         for (var attempt = 0; ; attempt++)
         {
             var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
             var route = decision.ToRouteInfo();
             using var activity = RoutingDiagnostics.StartRouteActivity(route);
+
+            // Inside a transaction the position is captured with its COMMIT instead.
+            var capture = new CaptureTarget(_transaction is null ? session : null, snapshot.SystemIdentifier, decision.Host, decision.Role, requiredReplayLsn);
+            var request = new ExecutionRequest(connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
             decision.Host.BeginCommand();
             try
             {
-                var result = await operation(target, connection, behavior, async, cancellationToken).ConfigureAwait(false);
+                var result = await operation(target, request).ConfigureAwait(false);
                 Record(target, route);
                 return result;
+            }
+            catch (StaleReplicaException) when (requiredReplayLsn != 0)
+            {
+                requiredReplayLsn = 0;
+                var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
+                decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, fallback, async, cancellationToken).ConfigureAwait(false);
             }
             catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
             {
@@ -224,8 +259,11 @@ public sealed class RoutedConnection : DbConnection
             {
                 _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
-                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, RoutingRules.EffectivePreference(classification, commandPreference, this), false, decision.Detail, null, decision.Host);
-                decision = retry with { Reason = RoutingReason.RecoveryConflictRetry };
+                var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
+                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, preference, false, decision.Detail, null, decision.Host, minLsn, out var retryNotCaughtUp);
+                decision = retryNotCaughtUp && retry.Host is null
+                    ? Router.RouteWrite(monitor.Snapshot, RoutingReason.RecoveryConflictRetry, decision.Detail)
+                    : retry with { Reason = RoutingReason.RecoveryConflictRetry };
             }
             finally
             {
@@ -234,17 +272,37 @@ public sealed class RoutedConnection : DbConnection
         }
     }
 
+    /// <summary>
+    /// Gets or sets the consistency session this connection's commands use. By default: the ambient
+    /// <see cref="ConsistencyScope"/>'s session, else one of this connection's own (read-your-writes within the connection).
+    /// </summary>
+    [AllowNull]
+    public ConsistencySession ConsistencySession
+    {
+        get => EffectiveSession;
+        set => _explicitSession = value;
+    }
+
+    internal ConsistencySession EffectiveSession => _explicitSession ?? ConsistencyScope.Current?.Session ?? (_ownSession ??= new ConsistencySession());
+
+    /// <summary>Where a transaction's COMMIT/ROLLBACK capture goes; inactive when sessions are off.</summary>
+    internal CaptureTarget TransactionCapture(RoutedTransaction transaction) =>
+        new(_dataSource.Options.ReadYourWrites ? EffectiveSession : null, _dataSource.Monitor.Snapshot.SystemIdentifier, transaction.Host, transaction.Role);
+
+    private ulong ReadYourWritesLsn(ClusterSnapshot snapshot) =>
+        _dataSource.Options.ReadYourWrites ? _dataSource.ValidateSession(EffectiveSession, snapshot) : 0;
+
     private static bool IsRecoveryConflict(PostgresException e) =>
         e.SqlState == PostgresErrorCodes.SerializationFailure && e.MessageText.Contains("conflict with recovery", StringComparison.OrdinalIgnoreCase);
 
-    private RoutingDecision Decide(ClusterSnapshot snapshot, StatementClassification classification, ReadPreference? commandPreference)
+    private RoutingDecision Decide(ClusterSnapshot snapshot, StatementClassification classification, ReadPreference? commandPreference, ulong minLsn, out bool notCaughtUp)
     {
+        notCaughtUp = false;
         if (_transaction is { } transaction)
         {
             return new RoutingDecision(transaction.Host, transaction.Role, RoutingReason.Transaction, classification.Reason);
         }
 
-        var router = _dataSource.Router;
         if (_pinnedToPrimary)
         {
             return Router.RouteWrite(snapshot, RoutingReason.SessionPinned, classification.Reason);
@@ -264,7 +322,83 @@ public sealed class RoutedConnection : DbConnection
         }
 
         var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-        return router.RouteRead(snapshot, preference, classification.Hint is not null, classification.Reason, _replicaHost, null);
+        return _dataSource.Router.RouteRead(snapshot, preference, classification.Hint is not null, classification.Reason, _replicaHost, null, minLsn, out notCaughtUp);
+    }
+
+    /// <summary>No replica has replayed the session's position: fall back, wait (bounded), or throw, per policy.</summary>
+    private async ValueTask<RoutingDecision> ResolveNotCaughtUpAsync(
+        ClusterSnapshot snapshot,
+        StatementClassification classification,
+        ReadPreference? commandPreference,
+        StaleReadPolicy? commandPolicy,
+        ConsistencySession session,
+        RoutingDecision fallback,
+        bool async,
+        CancellationToken cancellationToken)
+    {
+        var policy = commandPolicy ?? ConsistencyScope.Current?.StaleReadPolicy ?? session.StaleReadPolicy ?? _dataSource.Options.StaleReadPolicy;
+        var strictReplica = RoutingRules.EffectivePreference(classification, commandPreference, this) == RoutingData.ReadPreference.Replica;
+        if (policy == StaleReadPolicy.Wait && Router.MostAdvancedReplica(snapshot, null) is { } candidate)
+        {
+            if (await WaitForReplayAsync(candidate.Host, session.Lsn, async, cancellationToken).ConfigureAwait(false))
+            {
+                return new RoutingDecision(candidate.Host, HostRole.Replica, RoutingReason.WaitedForReplica, classification.Reason);
+            }
+        }
+
+        if (policy == StaleReadPolicy.Throw || strictReplica)
+        {
+            throw new ReplicaNotCaughtUpException(
+                $"No replica has replayed the session's position {session.Token} (policy {policy}). Replicas: {DescribePositions(snapshot)}");
+        }
+
+        return fallback;
+    }
+
+    /// <summary>Polls the replica's replay position until it reaches <paramref name="lsn"/> or the bound passes.</summary>
+    private async ValueTask<bool> WaitForReplayAsync(HostRuntime host, ulong lsn, bool async, CancellationToken cancellationToken)
+    {
+        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_dataSource.Options.MaxReadYourWritesWait.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var connection = await AcquireAsync(host, HostRole.Replica, async, cancellationToken).ConfigureAwait(false);
+        using var poll = new NpgsqlCommand("SELECT pg_last_wal_replay_lsn()", connection);
+        while (true)
+        {
+            var value = async ? await poll.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) : poll.ExecuteScalar();
+            if (value is NpgsqlTypes.NpgsqlLogSequenceNumber replayed)
+            {
+                host.AdvanceKnownLsn((ulong)replayed);
+                if ((ulong)replayed >= lsn)
+                {
+                    return true;
+                }
+            }
+
+            if (System.Diagnostics.Stopwatch.GetTimestamp() > deadline)
+            {
+                return false;
+            }
+
+            // PostgreSQL 15 has no WAIT FOR LSN: bounded polling it is.
+            if (async)
+            {
+                await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                Thread.Sleep(5);
+            }
+        }
+    }
+
+    private static string DescribePositions(ClusterSnapshot snapshot)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var replica in snapshot.EligibleReplicas)
+        {
+            text.Append(text.Length == 0 ? string.Empty : ", ").Append(replica.Host.Endpoint.Name).Append(" at ").Append(new NpgsqlTypes.NpgsqlLogSequenceNumber(replica.Host.KnownLsn).ToString());
+        }
+
+        return text.Length == 0 ? "(none eligible)" : text.ToString();
     }
 
     private void Record<TTarget>(TTarget target, in RouteInfo route)
@@ -332,8 +466,13 @@ public sealed class RoutedConnection : DbConnection
         var monitor = _dataSource.Monitor;
         var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
         var decision = readOnly && !_pinnedToPrimary
-            ? _dataSource.Router.RouteRead(snapshot, readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference, false, "read-only transaction", _replicaHost, null)
+            ? _dataSource.Router.RouteRead(snapshot, readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference, false, "read-only transaction", _replicaHost, null, ReadYourWritesLsn(snapshot), out _)
             : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
+
+        if (decision.Host is null)
+        {
+            throw new ReplicaNotCaughtUpException($"No replica has replayed the session's position {EffectiveSession.Token} for a read-only transaction with read preference Replica.");
+        }
 
         var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
         var inner = async

@@ -1,6 +1,8 @@
 using System.Data;
 using System.Data.Common;
 using Npgsql;
+using RoutingData.Consistency;
+using RoutingData.Internal;
 using RoutingData.Topology;
 
 namespace RoutingData;
@@ -41,33 +43,21 @@ public sealed class RoutedTransaction : DbTransaction
     /// <inheritdoc />
     protected override DbConnection DbConnection => _connection;
 
-    /// <inheritdoc />
-    public override void Commit()
-    {
-        Inner.Commit();
-        _connection.OnTransactionCompleted(this);
-    }
+    /// <summary>Commits; the consistency session's position is captured with the COMMIT, in the same round trip.</summary>
+    public override void Commit() => SyncPath.Wait(EndAsync("COMMIT", async: false, CancellationToken.None));
 
-    /// <inheritdoc />
-    public override async Task CommitAsync(CancellationToken cancellationToken = default)
-    {
-        await Inner.CommitAsync(cancellationToken).ConfigureAwait(false);
-        _connection.OnTransactionCompleted(this);
-    }
+    /// <summary>Commits; the consistency session's position is captured with the COMMIT, in the same round trip.</summary>
+    /// <param name="cancellationToken">Cancels the commit.</param>
+    /// <returns>A task that completes when the transaction has committed.</returns>
+    public override Task CommitAsync(CancellationToken cancellationToken = default) => EndAsync("COMMIT", async: true, cancellationToken).AsTask();
 
-    /// <inheritdoc />
-    public override void Rollback()
-    {
-        Inner.Rollback();
-        _connection.OnTransactionCompleted(this);
-    }
+    /// <summary>Rolls back; what the transaction read still advances the session (monotonic reads).</summary>
+    public override void Rollback() => SyncPath.Wait(EndAsync("ROLLBACK", async: false, CancellationToken.None));
 
-    /// <inheritdoc />
-    public override async Task RollbackAsync(CancellationToken cancellationToken = default)
-    {
-        await Inner.RollbackAsync(cancellationToken).ConfigureAwait(false);
-        _connection.OnTransactionCompleted(this);
-    }
+    /// <summary>Rolls back; what the transaction read still advances the session (monotonic reads).</summary>
+    /// <param name="cancellationToken">Cancels the rollback.</param>
+    /// <returns>A task that completes when the transaction has rolled back.</returns>
+    public override Task RollbackAsync(CancellationToken cancellationToken = default) => EndAsync("ROLLBACK", async: true, cancellationToken).AsTask();
 
     /// <inheritdoc />
     public override void Save(string savepointName) => Inner.Save(savepointName);
@@ -86,6 +76,37 @@ public sealed class RoutedTransaction : DbTransaction
 
     /// <inheritdoc />
     public override Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default) => Inner.ReleaseAsync(savepointName, cancellationToken);
+
+    private async ValueTask EndAsync(string statement, bool async, CancellationToken cancellationToken)
+    {
+        var capture = _connection.TransactionCapture(this);
+        if (!capture.IsActive)
+        {
+            var commit = statement == "COMMIT";
+            if (async)
+            {
+                await (commit ? Inner.CommitAsync(cancellationToken) : Inner.RollbackAsync(cancellationToken)).ConfigureAwait(false);
+            }
+            else if (commit)
+            {
+                Inner.Commit();
+            }
+            else
+            {
+                Inner.Rollback();
+            }
+        }
+        else
+        {
+            // [COMMIT; capture] in one round trip; the barrier makes the capture run after the commit.
+            using var batch = new NpgsqlBatch(Inner.Connection, Inner);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(statement) { AppendErrorBarrier = true });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(capture.Sql));
+            await BatchExecutor.NonQueryAsync(batch, capture, async, cancellationToken).ConfigureAwait(false);
+        }
+
+        _connection.OnTransactionCompleted(this);
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

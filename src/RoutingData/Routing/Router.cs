@@ -22,11 +22,15 @@ internal sealed class Router(ReplicatedDbOptions options)
     /// <param name="preference">The effective read preference.</param>
     /// <param name="hinted">Whether the preference came from a SQL hint (for the reason).</param>
     /// <param name="detail">What the classifier saw.</param>
-    /// <param name="sticky">The replica this logical connection already uses; kept while it is eligible.</param>
+    /// <param name="sticky">The replica this logical connection already uses; kept while it is a candidate.</param>
     /// <param name="exclude">A host not to use (a retry after it failed the read).</param>
-    public RoutingDecision RouteRead(ClusterSnapshot snapshot, ReadPreference preference, bool hinted, string detail, HostRuntime? sticky, HostRuntime? exclude)
+    /// <param name="minLsn">The consistency session's position: replicas not known to have replayed it are no candidates.</param>
+    /// <param name="notCaughtUp">Set when replicas were eligible but none had caught up with <paramref name="minLsn"/>;
+    /// the returned decision is then the primary (or, for <see cref="ReadPreference.Replica"/>, default) and the caller applies its policy.</param>
+    public RoutingDecision RouteRead(ClusterSnapshot snapshot, ReadPreference preference, bool hinted, string detail, HostRuntime? sticky, HostRuntime? exclude, ulong minLsn, out bool notCaughtUp)
     {
         ThrowIfFaulted(snapshot);
+        notCaughtUp = false;
         var chosenBy = hinted ? RoutingReason.Hint : RoutingReason.ReadPreference;
         switch (preference)
         {
@@ -39,24 +43,40 @@ internal sealed class Router(ReplicatedDbOptions options)
                     return new RoutingDecision(preferredPrimary.Host, HostRole.Primary, chosenBy, detail);
                 }
 
-                return PickReplica(snapshot, sticky, exclude) is { } standIn
+                return PickReplica(snapshot, sticky, exclude, minLsn) is { } standIn
                     ? new RoutingDecision(standIn.Host, HostRole.Replica, RoutingReason.NoHealthyReplica, detail)
                     : throw NoPrimary(snapshot, "a read with read preference PrimaryPreferred");
 
             case ReadPreference.Nearest:
-                var nearest = ReplicaSelector.SelectNearest(snapshot.Primary, snapshot.EligibleReplicas, exclude)
+                var nearest = ReplicaSelector.SelectNearest(snapshot.Primary, snapshot.EligibleReplicas, exclude, minLsn)
                     ?? throw new NoSuitableHostException($"No host can serve a read with read preference Nearest. Hosts: {snapshot.Describe()}");
                 return new RoutingDecision(nearest.Host, nearest.IsInRecovery ? HostRole.Replica : HostRole.Primary, chosenBy, detail);
 
             case ReadPreference.Replica:
-                return PickReplica(snapshot, sticky, exclude) is { } required
-                    ? new RoutingDecision(required.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, detail)
-                    : throw new NoSuitableHostException($"A read with read preference Replica found no eligible replica. Hosts: {snapshot.Describe()}");
+                if (PickReplica(snapshot, sticky, exclude, minLsn) is { } required)
+                {
+                    return new RoutingDecision(required.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, detail);
+                }
+
+                if (minLsn != 0 && PickReplica(snapshot, sticky, exclude, 0) is not null)
+                {
+                    notCaughtUp = true;
+                    return default;
+                }
+
+                throw new NoSuitableHostException($"A read with read preference Replica found no eligible replica. Hosts: {snapshot.Describe()}");
 
             default:
-                if (PickReplica(snapshot, sticky, exclude) is { } replica)
+                if (PickReplica(snapshot, sticky, exclude, minLsn) is { } replica)
                 {
                     return new RoutingDecision(replica.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, detail);
+                }
+
+                notCaughtUp = minLsn != 0 && PickReplica(snapshot, sticky, exclude, 0) is not null;
+                if (notCaughtUp)
+                {
+                    // The primary has every write; the caller may still wait or throw instead.
+                    return RouteToPrimary(snapshot, RoutingReason.NotCaughtUp, detail, "a read (no replica has caught up)");
                 }
 
                 if (!options.FallbackToPrimary)
@@ -68,20 +88,54 @@ internal sealed class Router(ReplicatedDbOptions options)
         }
     }
 
-    private HostState? PickReplica(ClusterSnapshot snapshot, HostRuntime? sticky, HostRuntime? exclude)
+    /// <summary>The connection's sticky replica if it is still eligible (ignoring positions).</summary>
+    public static HostState? PreferredReplica(ClusterSnapshot snapshot, HostRuntime? sticky)
     {
-        if (sticky is not null && sticky != exclude)
+        if (sticky is null)
+        {
+            return null;
+        }
+
+        foreach (var candidate in snapshot.EligibleReplicas)
+        {
+            if (candidate.Host == sticky)
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The replica with the highest known position among the eligible ones (the best one to wait for).</summary>
+    public static HostState? MostAdvancedReplica(ClusterSnapshot snapshot, HostRuntime? exclude)
+    {
+        HostState? best = null;
+        foreach (var host in snapshot.EligibleReplicas)
+        {
+            if (host.Host != exclude && (best is null || host.Host.KnownLsn > best.Host.KnownLsn))
+            {
+                best = host;
+            }
+        }
+
+        return best;
+    }
+
+    private HostState? PickReplica(ClusterSnapshot snapshot, HostRuntime? sticky, HostRuntime? exclude, ulong minLsn)
+    {
+        if (sticky is not null)
         {
             foreach (var candidate in snapshot.EligibleReplicas)
             {
-                if (candidate.Host == sticky)
+                if (candidate.Host == sticky && ReplicaSelector.IsCandidate(candidate, exclude, minLsn))
                 {
                     return candidate;
                 }
             }
         }
 
-        return _selector.Select(snapshot.EligibleReplicas, exclude);
+        return _selector.Select(snapshot.EligibleReplicas, exclude, minLsn);
     }
 
     private static RoutingDecision RouteToPrimary(ClusterSnapshot snapshot, RoutingReason reason, string detail, string what)

@@ -5,12 +5,16 @@ namespace RoutingData.Routing;
 /// <summary>The verdict on one SQL text: where it may run, why, and any routing hint found in its comments.</summary>
 internal readonly struct StatementClassification
 {
-    public StatementClassification(StatementKind kind, ReadPreference? hint, string reason)
+    public StatementClassification(StatementKind kind, ReadPreference? hint, string reason, bool isMultiStatement = false)
     {
         Kind = kind;
         Hint = hint;
         Reason = reason;
+        IsMultiStatement = isMultiStatement;
     }
+
+    /// <summary>Whether the text holds more than one statement (Npgsql cannot send such a text as one batch command).</summary>
+    public bool IsMultiStatement { get; }
 
     public StatementKind Kind { get; }
 
@@ -40,7 +44,7 @@ internal readonly struct StatementClassification
             : first.Kind == StatementKind.Write ? first
             : second.Kind == StatementKind.Write ? second
             : new StatementClassification(StatementKind.Read, null, ClassificationReasons.MultipleStatements);
-        return new StatementClassification(winner.Kind, hint, winner.Reason);
+        return new StatementClassification(winner.Kind, hint, winner.Reason, first.IsMultiStatement || second.IsMultiStatement);
     }
 
     public override string ToString() =>

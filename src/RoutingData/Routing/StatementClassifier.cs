@@ -91,19 +91,20 @@ internal sealed class StatementClassifier
         }
 
         var hint = parser.Hint;
+        var multi = statements > 1;
         if (parser.Error is { } error)
         {
             // Where the text really ends is unknown, so nothing about it is proven.
-            return new StatementClassification(StatementKind.Write, hint, error);
+            return new StatementClassification(StatementKind.Write, hint, error, isMultiStatement: true);
         }
 
         if (pinReason is not null)
         {
-            return new StatementClassification(pinKind, hint, pinReason);
+            return new StatementClassification(pinKind, hint, pinReason, multi);
         }
 
         return writeReason is not null
-            ? new StatementClassification(StatementKind.Write, hint, writeReason)
-            : new StatementClassification(StatementKind.Read, hint, readReason);
+            ? new StatementClassification(StatementKind.Write, hint, writeReason, multi)
+            : new StatementClassification(StatementKind.Read, hint, readReason, multi);
     }
 }

@@ -213,6 +213,15 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
 
             _states[index] = state;
+            if (previous.Timeline != state.Timeline && previous.Timeline != 0)
+            {
+                host.ResetKnownLsn((ulong)state.Lsn);
+            }
+            else
+            {
+                host.AdvanceKnownLsn((ulong)state.Lsn);
+            }
+
             if (previous.Health != HostHealth.Healthy || previous.IsInRecovery != state.IsInRecovery)
             {
                 _logger.HostStateChanged(host.Endpoint.Name, state.Health, state.IsInRecovery ? "replica" : "primary", state.Timeline);

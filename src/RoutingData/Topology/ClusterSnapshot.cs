@@ -9,8 +9,9 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterSnapshot
 {
-    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, Exception? fault, long version)
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, Exception? fault, long version, ulong systemIdentifier)
     {
+        SystemIdentifier = systemIdentifier;
         Hosts = hosts;
         Primary = primary;
         EligibleReplicas = eligibleReplicas;
@@ -39,6 +40,9 @@ internal sealed class ClusterSnapshot
     public Exception? Fault { get; }
 
     public long Version { get; }
+
+    /// <summary>The cluster's <c>system_identifier</c>; 0 until a host has answered (or when hosts disagree).</summary>
+    public ulong SystemIdentifier { get; }
 
     public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, long version)
     {
@@ -106,7 +110,7 @@ internal sealed class ClusterSnapshot
             (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
         }
 
-        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, fault, version);
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, fault, version, mismatch ? 0 : (ulong)(systemId ?? 0));
     }
 
     /// <summary>One line per host, for exception messages: role, health, lag and the last error.</summary>

@@ -9,6 +9,7 @@ namespace RoutingData.Topology;
 internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSource dataSource, NpgsqlDataSource probeDataSource, int weight) : IAsyncDisposable
 {
     private int _outstanding;
+    private ulong _knownLsn;
 
     public int Index { get; } = index;
 
@@ -24,6 +25,30 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
 
     /// <summary>Commands in flight on this host (for least-outstanding balancing).</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>
+    /// The highest WAL position this host is known to have (replayed, on a replica): from probes and from the
+    /// position captured with every routed command. Only ever grows while the host keeps its timeline.
+    /// </summary>
+    public ulong KnownLsn => Volatile.Read(ref _knownLsn);
+
+    public void AdvanceKnownLsn(ulong lsn)
+    {
+        var current = Volatile.Read(ref _knownLsn);
+        while (lsn > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _knownLsn, lsn, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>Forgets the known position (the host changed timeline: its old positions mean nothing now).</summary>
+    public void ResetKnownLsn(ulong lsn) => Volatile.Write(ref _knownLsn, lsn);
 
     public void BeginCommand() => Interlocked.Increment(ref _outstanding);
 

@@ -1,0 +1,216 @@
+using System.Collections;
+using System.Collections.ObjectModel;
+using System.Data;
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace RoutingData.Consistency;
+
+/// <summary>
+/// Hands the user's results over unchanged and hides the trailing capture result: when the user moves past the
+/// last result (or closes the reader), it reads the captured LSN and reports it. Delegates everything else.
+/// </summary>
+internal sealed class CapturingDataReader : DbDataReader
+{
+    private readonly NpgsqlDataReader _inner;
+    private readonly CaptureTarget _target;
+    private bool _captured;
+    private bool _exhausted;
+
+    private CapturingDataReader(NpgsqlDataReader inner, CaptureTarget target)
+    {
+        _inner = inner;
+        _target = target;
+    }
+
+    public override int FieldCount => _exhausted ? 0 : _inner.FieldCount;
+
+    public override int VisibleFieldCount => FieldCount;
+
+    public override bool HasRows => !_exhausted && _inner.HasRows;
+
+    public override bool IsClosed => _inner.IsClosed;
+
+    public override int RecordsAffected => _inner.RecordsAffected;
+
+    public override int Depth => 0;
+
+    public override object this[int ordinal] => _inner[ordinal];
+
+    public override object this[string name] => _inner[name];
+
+    /// <summary>Wraps a reader positioned on its first result; if that is already the capture, the user's statement returned no rows.</summary>
+    public static async ValueTask<CapturingDataReader> CreateAsync(NpgsqlDataReader inner, CaptureTarget target, bool async, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await BatchExecutor.CheckFreshnessAsync(inner, target, async, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StaleReplicaException)
+        {
+            // The user's results are from a replica that is too far behind: nobody may see them.
+            if (async)
+            {
+                await inner.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                inner.Dispose();
+            }
+
+            throw;
+        }
+
+        var reader = new CapturingDataReader(inner, target);
+        if (LsnCapture.IsCaptureResult(inner))
+        {
+            await reader.ConsumeCaptureAsync(async, cancellationToken).ConfigureAwait(false);
+        }
+
+        return reader;
+    }
+
+    public override bool Read() => !_exhausted && _inner.Read();
+
+    public override Task<bool> ReadAsync(CancellationToken cancellationToken) =>
+        _exhausted ? Task.FromResult(false) : _inner.ReadAsync(cancellationToken);
+
+    public override bool NextResult() => Internal.SyncPath.Result(NextResultCoreAsync(async: false, CancellationToken.None));
+
+    public override Task<bool> NextResultAsync(CancellationToken cancellationToken) => NextResultCoreAsync(async: true, cancellationToken).AsTask();
+
+    public override void Close() => Internal.SyncPath.Wait(CloseCoreAsync(async: false));
+
+    public override Task CloseAsync() => CloseCoreAsync(async: true).AsTask();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseCoreAsync(async: true).ConfigureAwait(false);
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public override bool GetBoolean(int ordinal) => _inner.GetBoolean(ordinal);
+
+    public override byte GetByte(int ordinal) => _inner.GetByte(ordinal);
+
+    public override long GetBytes(int ordinal, long dataOffset, byte[]? buffer, int bufferOffset, int length) => _inner.GetBytes(ordinal, dataOffset, buffer, bufferOffset, length);
+
+    public override char GetChar(int ordinal) => _inner.GetChar(ordinal);
+
+    public override long GetChars(int ordinal, long dataOffset, char[]? buffer, int bufferOffset, int length) => _inner.GetChars(ordinal, dataOffset, buffer, bufferOffset, length);
+
+    public override string GetDataTypeName(int ordinal) => _inner.GetDataTypeName(ordinal);
+
+    public override DateTime GetDateTime(int ordinal) => _inner.GetDateTime(ordinal);
+
+    public override decimal GetDecimal(int ordinal) => _inner.GetDecimal(ordinal);
+
+    public override double GetDouble(int ordinal) => _inner.GetDouble(ordinal);
+
+    public override Type GetFieldType(int ordinal) => _inner.GetFieldType(ordinal);
+
+    public override float GetFloat(int ordinal) => _inner.GetFloat(ordinal);
+
+    public override Guid GetGuid(int ordinal) => _inner.GetGuid(ordinal);
+
+    public override short GetInt16(int ordinal) => _inner.GetInt16(ordinal);
+
+    public override int GetInt32(int ordinal) => _inner.GetInt32(ordinal);
+
+    public override long GetInt64(int ordinal) => _inner.GetInt64(ordinal);
+
+    public override string GetName(int ordinal) => _inner.GetName(ordinal);
+
+    public override int GetOrdinal(string name) => _inner.GetOrdinal(name);
+
+    public override string GetString(int ordinal) => _inner.GetString(ordinal);
+
+    public override object GetValue(int ordinal) => _inner.GetValue(ordinal);
+
+    public override int GetValues(object[] values) => _inner.GetValues(values);
+
+    public override bool IsDBNull(int ordinal) => _inner.IsDBNull(ordinal);
+
+    public override Task<bool> IsDBNullAsync(int ordinal, CancellationToken cancellationToken) => _inner.IsDBNullAsync(ordinal, cancellationToken);
+
+    public override T GetFieldValue<T>(int ordinal) => _inner.GetFieldValue<T>(ordinal);
+
+    public override Task<T> GetFieldValueAsync<T>(int ordinal, CancellationToken cancellationToken) => _inner.GetFieldValueAsync<T>(ordinal, cancellationToken);
+
+    public override Stream GetStream(int ordinal) => _inner.GetStream(ordinal);
+
+    public override TextReader GetTextReader(int ordinal) => _inner.GetTextReader(ordinal);
+
+    public override Type GetProviderSpecificFieldType(int ordinal) => _inner.GetProviderSpecificFieldType(ordinal);
+
+    public override object GetProviderSpecificValue(int ordinal) => _inner.GetProviderSpecificValue(ordinal);
+
+    public override int GetProviderSpecificValues(object[] values) => _inner.GetProviderSpecificValues(values);
+
+    public override DataTable? GetSchemaTable() => _exhausted ? null : _inner.GetSchemaTable();
+
+    public override Task<ReadOnlyCollection<DbColumn>> GetColumnSchemaAsync(CancellationToken cancellationToken = default) => _inner.GetColumnSchemaAsync(cancellationToken);
+
+    public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Close();
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private async ValueTask<bool> NextResultCoreAsync(bool async, CancellationToken cancellationToken)
+    {
+        if (_exhausted)
+        {
+            return false;
+        }
+
+        var more = async ? await _inner.NextResultAsync(cancellationToken).ConfigureAwait(false) : _inner.NextResult();
+        if (more && LsnCapture.IsCaptureResult(_inner))
+        {
+            await ConsumeCaptureAsync(async, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        _exhausted |= !more;
+        return more;
+    }
+
+    private async ValueTask CloseCoreAsync(bool async)
+    {
+        // Closing early still has to reach the capture, or the token would miss this command.
+        while (!_captured && !_exhausted && !_inner.IsClosed)
+        {
+            await NextResultCoreAsync(async, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (async)
+        {
+            await _inner.CloseAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            _inner.Close();
+        }
+    }
+
+    private async ValueTask ConsumeCaptureAsync(bool async, CancellationToken cancellationToken)
+    {
+        var hasRow = async ? await _inner.ReadAsync(cancellationToken).ConfigureAwait(false) : _inner.Read();
+        if (hasRow && !_inner.IsDBNull(0))
+        {
+            _target.Apply((ulong)_inner.GetFieldValue<NpgsqlLogSequenceNumber>(0));
+        }
+
+        _captured = true;
+        _exhausted = true;
+    }
+}

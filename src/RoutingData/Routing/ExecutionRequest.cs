@@ -1,0 +1,14 @@
+using System.Data;
+using Npgsql;
+using RoutingData.Consistency;
+
+namespace RoutingData.Routing;
+
+/// <summary>One execution of a routed command or batch on a chosen physical connection.</summary>
+internal readonly record struct ExecutionRequest(
+    NpgsqlConnection Connection,
+    NpgsqlTransaction? Transaction,
+    CommandBehavior Behavior,
+    CaptureTarget Capture,
+    bool Async,
+    CancellationToken CancellationToken);
