@@ -123,6 +123,15 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// <returns>A closed connection.</returns>
     public RoutedConnection CreateConnection(ReadPreference readPreference) => new(this, readPreference);
 
+    /// <summary>Creates a routed connection whose commands use <paramref name="session"/> (read-your-writes across connections).</summary>
+    /// <param name="session">The consistency session, e.g. one per web request or resumed from a token.</param>
+    /// <returns>A closed connection.</returns>
+    public RoutedConnection CreateConnection(ConsistencySession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return new RoutedConnection(this, null) { ConsistencySession = session };
+    }
+
     /// <summary>Creates and opens a routed connection.</summary>
     /// <returns>An open connection.</returns>
     public new RoutedConnection OpenConnection()

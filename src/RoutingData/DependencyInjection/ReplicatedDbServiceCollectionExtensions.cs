@@ -92,17 +92,22 @@ public static class ReplicatedDbServiceCollectionExtensions
             return builder.Build();
         }
 
+        // One consistency session per DI scope (a web request): every connection resolved in the scope reads its writes.
         if (serviceKey is null)
         {
             services.TryAddSingleton(Create);
             services.TryAddSingleton<DbDataSource>(static provider => provider.GetRequiredService<ReplicatedDataSource>());
-            services.TryAddTransient<DbConnection>(static provider => provider.GetRequiredService<ReplicatedDataSource>().CreateConnection());
+            services.TryAddScoped<ConsistencySession>();
+            services.TryAddTransient<DbConnection>(static provider =>
+                provider.GetRequiredService<ReplicatedDataSource>().CreateConnection(provider.GetRequiredService<ConsistencySession>()));
         }
         else
         {
             services.TryAddKeyedSingleton(serviceKey, (provider, _) => Create(provider));
             services.TryAddKeyedSingleton<DbDataSource>(serviceKey, static (provider, key) => provider.GetRequiredKeyedService<ReplicatedDataSource>(key));
-            services.TryAddKeyedTransient<DbConnection>(serviceKey, static (provider, key) => provider.GetRequiredKeyedService<ReplicatedDataSource>(key).CreateConnection());
+            services.TryAddKeyedScoped<ConsistencySession>(serviceKey);
+            services.TryAddKeyedTransient<DbConnection>(serviceKey, static (provider, key) =>
+                provider.GetRequiredKeyedService<ReplicatedDataSource>(key).CreateConnection(provider.GetRequiredKeyedService<ConsistencySession>(key)));
         }
 
         return services;

@@ -1,0 +1,292 @@
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using RoutingData.Testing;
+using RoutingData.Testing.Xunit;
+using Xunit;
+using static RoutingData.Tests.RoutingTestHelpers;
+
+namespace RoutingData.Tests.Consistency;
+
+/// <summary>Read-your-writes and monotonic reads under real replay lag (recovery_min_apply_delay on the replicas).</summary>
+public sealed class ReadYourWritesTests : ClusterTestBase
+{
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_session_reads_its_own_write_while_the_replicas_lag_through_AdoNet_and_Dapper()
+    {
+        var (cluster, dataSource) = await LaggingClusterAsync(TimeSpan.FromSeconds(2));
+        await using var _ = dataSource;
+        await using var connection = dataSource.CreateConnection();
+
+        await connection.ExecuteAsync("INSERT INTO kv VALUES (1, 'mine')");
+        Assert.Equal("mine", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 1"));
+        Assert.Equal(RoutingReason.NotCaughtUp, connection.LastRoute!.Value.Reason);
+        Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
+
+        await connection.OpenAsync(_ct);
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT v FROM kv WHERE k = 1";
+            Assert.Equal("mine", (string?)command.ExecuteScalar());
+            Assert.Equal(HostRole.Primary, command.LastRoute!.Value.Role);
+        }
+
+        // Once the replicas have replayed the write, the same session reads from them again.
+        await WaitForReplicasToReplayAsync(cluster, connection.ConsistencySession);
+        Assert.Equal("mine", await connection.QuerySingleAsync<string>("SELECT v FROM kv WHERE k = 1"));
+        Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
+    }
+
+    [Fact]
+    public async Task An_exported_token_carries_read_your_writes_to_another_request_and_a_fresh_session_reads_stale()
+    {
+        var (_, dataSource) = await LaggingClusterAsync(TimeSpan.FromSeconds(5));
+        await using var __ = dataSource;
+
+        string token;
+        await using (var request1 = dataSource.CreateConnection())
+        {
+            await request1.ExecuteAsync("INSERT INTO kv VALUES (2, 'carried')");
+            token = dataSource.ExportSession(request1.ConsistencySession)!;
+        }
+
+        Assert.Matches(@"^\d+:[0-9A-F]+/[0-9A-F]+$", token);
+
+        await using (var request2 = dataSource.CreateConnection(dataSource.ResumeSession(token)))
+        {
+            Assert.Equal("carried", await request2.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 2"));
+            Assert.Equal(RoutingReason.NotCaughtUp, request2.LastRoute!.Value.Reason);
+        }
+
+        // Without the token, a read goes to a replica that has not replayed the write yet: the baseline behaviour.
+        await using var stranger = dataSource.CreateConnection();
+        Assert.Null(await stranger.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 2"));
+        Assert.Equal(HostRole.Replica, stranger.LastRoute!.Value.Role);
+    }
+
+    [Fact]
+    public async Task A_committed_transaction_advances_the_token_with_its_commit()
+    {
+        var (_, dataSource) = await LaggingClusterAsync(TimeSpan.FromSeconds(2));
+        await using var _ = dataSource;
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+        await connection.ExecuteScalarAsync<int>("SELECT 1");
+        var before = connection.ConsistencySession.Token!.Value.Lsn;
+
+        await using (var transaction = await connection.BeginTransactionAsync(_ct))
+        {
+            await connection.ExecuteAsync("INSERT INTO kv VALUES (3, 'in-tx')", transaction: transaction);
+            await transaction.CommitAsync(_ct);
+        }
+
+        Assert.True(connection.ConsistencySession.Token!.Value.Lsn > before);
+        Assert.Equal("in-tx", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 3"));
+        Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
+    }
+
+    [Fact]
+    public async Task The_token_is_captured_after_the_commit_record_and_a_capture_before_commit_would_not_be()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await cluster.Primary.ExecuteAsync("CREATE EXTENSION pg_walinspect; CREATE TABLE kv (k int primary key, v text, x xid8)", _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        await using var connection = dataSource.CreateConnection();
+
+        var start = await cluster.Primary.ExecuteScalarAsync<NpgsqlTypes.NpgsqlLogSequenceNumber>("SELECT pg_current_wal_insert_lsn()", _ct);
+        var xid = await connection.ExecuteScalarAsync<long>("INSERT INTO kv VALUES (1, 'a', pg_current_xact_id()) RETURNING x::text::bigint");
+        var token = connection.ConsistencySession.Token!.Value.Lsn;
+        var commitEnd = await CommitRecordEndAsync(cluster, start, xid);
+        Assert.True(token >= commitEnd, $"token {token} is behind the commit record, which ends at {commitEnd}");
+
+        // The control: the same capture without the error barrier runs in the write's own transaction, before its
+        // commit record exists. If RoutingData captured that way, the assertion above would fail.
+        await using var raw = new NpgsqlConnection(cluster.Primary.ConnectionString);
+        await raw.OpenAsync(_ct);
+        await using var batch = new NpgsqlBatch(raw);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("INSERT INTO kv VALUES (2, 'b', pg_current_xact_id())"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_current_wal_insert_lsn(), pg_current_xact_id()::text::bigint"));
+        NpgsqlTypes.NpgsqlLogSequenceNumber early;
+        long rawXid;
+        await using (var reader = await batch.ExecuteReaderAsync(_ct))
+        {
+            Assert.True(await reader.ReadAsync(_ct));
+            (early, rawXid) = (reader.GetFieldValue<NpgsqlTypes.NpgsqlLogSequenceNumber>(0), reader.GetInt64(1));
+        }
+
+        Assert.True(early < await CommitRecordEndAsync(cluster, start, rawXid));
+    }
+
+    [Fact]
+    public async Task Reads_are_monotonic_when_replicas_are_at_different_positions()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text); INSERT INTO kv VALUES (5, 'old')", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        var (ahead, behind) = (cluster.Replicas[0], cluster.Replicas[1]);
+        await behind.ExecuteAsync("SELECT pg_wal_replay_pause()", _ct);
+        await cluster.Primary.ExecuteAsync("UPDATE kv SET v = 'new' WHERE k = 5", _ct);
+        await ahead.WaitForReplayAsync(await cluster.Primary.GetLsnAsync(_ct), TimeSpan.FromSeconds(30), _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+
+        // A session that once read 'new' (from the replica that is ahead) never reads 'old' again, whichever
+        // connection it uses: the paused replica is behind its token.
+        var session = new ConsistencySession();
+        var sawNew = false;
+        for (var i = 0; i < 20; i++)
+        {
+            await using var connection = dataSource.CreateConnection(session);
+            var value = await connection.QuerySingleAsync<string>("SELECT v FROM kv WHERE k = 5");
+            if (sawNew)
+            {
+                Assert.Equal("new", value);
+                Assert.NotEqual($"{behind.Address}:{behind.Port}", connection.LastRoute!.Value.Host);
+            }
+
+            sawNew |= value == "new";
+        }
+
+        Assert.True(sawNew);
+    }
+
+    [Fact]
+    public async Task The_wait_policy_waits_for_a_replica_and_the_throw_policy_throws()
+    {
+        var (cluster, dataSource) = await LaggingClusterAsync(TimeSpan.FromMilliseconds(400), b =>
+        {
+            b.Options.StaleReadPolicy = StaleReadPolicy.Wait;
+            b.Options.MaxReadYourWritesWait = TimeSpan.FromSeconds(10);
+        });
+        await using var _ = dataSource;
+        await using var connection = dataSource.CreateConnection();
+
+        await connection.ExecuteAsync("INSERT INTO kv VALUES (6, 'waited')");
+        Assert.Equal("waited", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 6"));
+        Assert.Equal(RoutingReason.WaitedForReplica, connection.LastRoute!.Value.Reason);
+        Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
+
+        // Per scope: throw instead of waiting, while the replicas lag far behind.
+        foreach (var replica in cluster.Replicas)
+        {
+            await replica.SetReplayDelayAsync(TimeSpan.FromMinutes(5), _ct);
+        }
+
+        await connection.ExecuteAsync("INSERT INTO kv VALUES (7, 'fresh')");
+        using (ConsistencyScope.Begin(connection.ConsistencySession, StaleReadPolicy.Throw))
+        {
+            var error = await Assert.ThrowsAsync<ReplicaNotCaughtUpException>(() => connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 7"));
+            Assert.Contains("policy Throw", error.Message, StringComparison.Ordinal);
+        }
+
+        // Per command: fall back to the primary.
+        await connection.OpenAsync(_ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT v FROM kv WHERE k = 7";
+        command.StaleReadPolicy = StaleReadPolicy.FallbackToPrimary;
+        Assert.Equal("fresh", (string?)await command.ExecuteScalarAsync(_ct));
+        Assert.Equal(RoutingReason.NotCaughtUp, command.LastRoute!.Value.Reason);
+    }
+
+    [Fact]
+    public async Task An_ambient_scope_and_a_DI_scope_share_one_session_across_connections()
+    {
+        var (cluster, dataSource) = await LaggingClusterAsync(TimeSpan.FromSeconds(5));
+        await using var _ = dataSource;
+
+        using (ConsistencyScope.Begin())
+        {
+            await using (var writer = dataSource.CreateConnection())
+            {
+                await writer.ExecuteAsync("INSERT INTO kv VALUES (8, 'scoped')");
+            }
+
+            await using var reader = dataSource.CreateConnection();
+            Assert.Equal("scoped", await reader.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 8"));
+        }
+
+        var services = new ServiceCollection();
+        services.AddReplicatedDb(cluster.ConnectionString);
+        await using var provider = services.BuildServiceProvider();
+        await using (var scope = provider.CreateAsyncScope())
+        {
+            var first = scope.ServiceProvider.GetRequiredService<System.Data.Common.DbConnection>();
+            var second = scope.ServiceProvider.GetRequiredService<System.Data.Common.DbConnection>();
+            Assert.Same(((RoutedConnection)first).ConsistencySession, ((RoutedConnection)second).ConsistencySession);
+            await first.ExecuteAsync("INSERT INTO kv VALUES (9, 'request')");
+            Assert.Equal("request", await second.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 9"));
+            await first.DisposeAsync();
+            await second.DisposeAsync();
+        }
+
+        await using var otherScope = provider.CreateAsyncScope();
+        var other = (RoutedConnection)otherScope.ServiceProvider.GetRequiredService<System.Data.Common.DbConnection>();
+        Assert.Null(other.ConsistencySession.Token);
+        await other.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Bad_tokens_are_rejected_with_the_reason_or_ignored_by_choice()
+    {
+        var (cluster, dataSource) = await LaggingClusterAsync(TimeSpan.Zero, b => b.Options.TokenSigningKey = new string('k', 40));
+        await using var _ = dataSource;
+        await using var connection = dataSource.CreateConnection();
+        await connection.ExecuteAsync("INSERT INTO kv VALUES (10, 'x')");
+        var signed = dataSource.ExportSession(connection.ConsistencySession)!;
+        Assert.Contains('.', signed);
+        Assert.NotNull(dataSource.ResumeSession(signed).Token);
+
+        Assert.Contains("not of the form", Assert.Throws<ConsistencyTokenException>(() => dataSource.ResumeSession("garbage")).Message, StringComparison.Ordinal);
+        Assert.Contains("not signed", Assert.Throws<ConsistencyTokenException>(() => dataSource.ResumeSession(signed.Split('.')[0])).Message, StringComparison.Ordinal);
+        var forged = signed.Split('.')[0].Replace(":0/", ":7/", StringComparison.Ordinal) + "." + signed.Split('.')[1];
+        Assert.Contains("signature does not match", Assert.Throws<ConsistencyTokenException>(() => dataSource.ResumeSession(forged)).Message, StringComparison.Ordinal);
+
+        // Tokens that parse but cannot belong here are refused when used: another cluster, or far ahead of the primary.
+        await using var unsigned = await CreateDataSourceAsync(cluster);
+        var systemId = await cluster.Primary.GetSystemIdentifierAsync(_ct);
+        await using (var foreign = unsigned.CreateConnection(unsigned.ResumeSession("12345:0/1000")))
+        {
+            var error = await Assert.ThrowsAsync<ConsistencyTokenException>(() => foreign.QuerySingleAsync<int>("SELECT 1"));
+            Assert.Contains("12345", error.Message, StringComparison.Ordinal);
+            Assert.Contains(systemId.ToString(System.Globalization.CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
+        }
+
+        await using (var ahead = unsigned.CreateConnection(unsigned.ResumeSession($"{systemId}:FF/0")))
+        {
+            var error = await Assert.ThrowsAsync<ConsistencyTokenException>(() => ahead.QuerySingleAsync<int>("SELECT 1"));
+            Assert.Contains("ahead of the primary", error.Message, StringComparison.Ordinal);
+        }
+
+        await using var lenient = await CreateDataSourceAsync(cluster, b => b.Options.InvalidTokenHandling = InvalidTokenHandling.Ignore);
+        Assert.Null(lenient.ResumeSession("garbage").Token);
+        await using var ignored = lenient.CreateConnection(lenient.ResumeSession($"{systemId}:FF/0"));
+        Assert.Equal(1, await ignored.QuerySingleAsync<int>("SELECT 1"));
+        Assert.Equal(HostRole.Replica, ignored.LastRoute!.Value.Role);
+    }
+
+    private async Task<(PostgresCluster Cluster, ReplicatedDataSource DataSource)> LaggingClusterAsync(TimeSpan delay, Action<ReplicatedDataSourceBuilder>? configure = null)
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        foreach (var replica in cluster.Replicas)
+        {
+            await replica.SetReplayDelayAsync(delay, _ct);
+        }
+
+        return (cluster, await CreateDataSourceAsync(cluster, configure));
+    }
+
+    private async Task WaitForReplicasToReplayAsync(PostgresCluster cluster, ConsistencySession session)
+    {
+        foreach (var replica in cluster.Replicas)
+        {
+            await replica.WaitForReplayAsync(session.Token!.Value.Lsn, TimeSpan.FromSeconds(30), _ct);
+        }
+    }
+
+    private async Task<NpgsqlTypes.NpgsqlLogSequenceNumber> CommitRecordEndAsync(PostgresCluster cluster, NpgsqlTypes.NpgsqlLogSequenceNumber start, long xid) =>
+        await cluster.Primary.ExecuteScalarAsync<NpgsqlTypes.NpgsqlLogSequenceNumber>(
+            $"SELECT end_lsn FROM pg_get_wal_records_info('{start}', pg_current_wal_insert_lsn()) WHERE resource_manager = 'Transaction' AND record_type = 'COMMIT' AND xid::text = '{xid}'",
+            _ct);
+}
