@@ -18,6 +18,7 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
     private RoutedTransaction? _transaction;
     private bool _prepareRequested;
     private NpgsqlBatchCommand? _check;
+    private bool _executed;
     private NpgsqlBatchCommand? _primaryCapture;
     private NpgsqlBatchCommand? _replicaCapture;
 
@@ -145,6 +146,20 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
 
     private NpgsqlBatch Bind(in ExecutionRequest request)
     {
+        BatchExecutor.Strip(_inner, _check, _primaryCapture, _replicaCapture);
+        if (_executed)
+        {
+            var commands = _inner.BatchCommands;
+            for (var i = 0; i < commands.Count; i++)
+            {
+                if (BatchCommandRenewal.NeedsRenewal(commands[i]))
+                {
+                    commands[i] = BatchCommandRenewal.Renew(commands[i]);
+                }
+            }
+        }
+
+        _executed = true;
         _inner.Connection = request.Connection;
         _inner.Transaction = request.Transaction;
         BatchExecutor.Arrange(_inner, request.Capture, ref _check, ref _primaryCapture, ref _replicaCapture);

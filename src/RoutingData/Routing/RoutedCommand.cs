@@ -20,7 +20,8 @@ namespace RoutingData;
 public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 {
     private readonly NpgsqlBatch _batch = new();
-    private readonly NpgsqlBatchCommand _command = new();
+    private NpgsqlBatchCommand _command = new();
+    private bool _commandExecuted;
     private NpgsqlBatchCommand? _check;
     private NpgsqlBatchCommand? _primaryCapture;
     private NpgsqlBatchCommand? _replicaCapture;
@@ -220,6 +221,18 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
             batch = multi;
         }
 
+        else
+        {
+            BatchExecutor.Strip(_batch, _check, _primaryCapture, _replicaCapture);
+            if (_commandExecuted && BatchCommandRenewal.NeedsRenewal(_command))
+            {
+                _command = BatchCommandRenewal.Renew(_command);
+                _batch.BatchCommands[0] = _command;
+            }
+
+            _commandExecuted = true;
+        }
+
         batch.Connection = request.Connection;
         batch.Transaction = request.Transaction;
         batch.Timeout = _batch.Timeout;
@@ -250,15 +263,17 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 
         BatchExecutor.Strip(_multiBatch, _check, _primaryCapture, _replicaCapture);
 
-        // A parameter belongs to one collection: copy the current values into every statement, each execution.
+        // A parameter belongs to one collection: copy the current values into fresh statements, each execution
+        // (a batch command with named parameters cannot be executed twice).
         for (var i = 0; i < _multiStatements; i++)
         {
-            var parameters = _multiBatch.BatchCommands[i].Parameters;
-            parameters.Clear();
+            var statement = new NpgsqlBatchCommand(_multiBatch.BatchCommands[i].CommandText);
             foreach (NpgsqlParameter parameter in _command.Parameters)
             {
-                parameters.Add(parameter.Clone());
+                statement.Parameters.Add(parameter.Clone());
             }
+
+            _multiBatch.BatchCommands[i] = statement;
         }
 
         return _multiBatch;

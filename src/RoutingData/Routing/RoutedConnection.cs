@@ -214,7 +214,7 @@ public sealed class RoutedConnection : DbConnection
             // best candidate in the same round trip (DESIGN §3): [check; read; capture]. If it is behind after all,
             // its results are discarded and the stale-read policy decides.
             var candidate = Router.PreferredReplica(snapshot, _replicaHost) ?? Router.MostAdvancedReplica(snapshot, null);
-            if (candidate is not null)
+            if (candidate is not null && !candidate.Host.RecentlyStaleFor(minLsn))
             {
                 var hinted = classification.Hint is not null;
                 decision = new RoutingDecision(candidate.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, classification.Reason);
@@ -244,6 +244,7 @@ public sealed class RoutedConnection : DbConnection
             }
             catch (StaleReplicaException) when (requiredReplayLsn != 0)
             {
+                decision.Host.RecordStaleCheck(requiredReplayLsn);
                 requiredReplayLsn = 0;
                 var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
                 decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, fallback, async, cancellationToken).ConfigureAwait(false);

@@ -10,6 +10,11 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
 {
     private int _outstanding;
     private ulong _knownLsn;
+    private ulong _staleCheckLsn = ulong.MaxValue;
+    private long _staleCheckAt;
+
+    // 20 ms: long enough to spare a burst of doomed checks, short enough to notice a replica catching up.
+    private static readonly long StaleCheckWindow = System.Diagnostics.Stopwatch.Frequency / 50;
 
     public int Index { get; } = index;
 
@@ -46,6 +51,20 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
             current = seen;
         }
     }
+
+    /// <summary>
+    /// Remembers that a freshness check on this replica just failed for <paramref name="lsn"/>: for a short while,
+    /// a read needing at least that position skips the check (it would fail again) and applies its policy at once.
+    /// </summary>
+    public void RecordStaleCheck(ulong lsn)
+    {
+        Volatile.Write(ref _staleCheckLsn, lsn);
+        Volatile.Write(ref _staleCheckAt, System.Diagnostics.Stopwatch.GetTimestamp());
+    }
+
+    public bool RecentlyStaleFor(ulong lsn) =>
+        lsn >= Volatile.Read(ref _staleCheckLsn)
+        && System.Diagnostics.Stopwatch.GetTimestamp() - Volatile.Read(ref _staleCheckAt) < StaleCheckWindow;
 
     /// <summary>Forgets the known position (the host changed timeline: its old positions mean nothing now).</summary>
     public void ResetKnownLsn(ulong lsn) => Volatile.Write(ref _knownLsn, lsn);

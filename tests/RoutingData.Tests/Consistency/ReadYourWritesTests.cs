@@ -21,7 +21,7 @@ public sealed class ReadYourWritesTests : ClusterTestBase
         await using var connection = dataSource.CreateConnection();
 
         await connection.ExecuteAsync("INSERT INTO kv VALUES (1, 'mine')");
-        Assert.Equal("mine", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 1"));
+        Assert.Equal("mine", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = @k", new { k = 1 }));
         Assert.Equal(RoutingReason.NotCaughtUp, connection.LastRoute!.Value.Reason);
         Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
 

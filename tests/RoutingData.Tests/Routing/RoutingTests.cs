@@ -259,6 +259,48 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
     }
 
     [Fact]
+    public async Task Named_parameters_work_for_reads_and_writes_through_readers()
+    {
+        var cluster = UseShared(fixture.Cluster);
+        var table = "np_" + Guid.NewGuid().ToString("N")[..8];
+        await cluster.Primary.ExecuteAsync($"CREATE TABLE {table} (k int primary key, version bigint); INSERT INTO {table} VALUES (1, 0)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        var session = new ConsistencySession();
+        for (var i = 0; i < 3; i++)
+        {
+            foreach (var sql in new[] { $"UPDATE {table} SET version = version + 1 WHERE k = @k RETURNING version, inet_server_port()", $"SELECT version, inet_server_port() FROM {table} WHERE k = @k" })
+            {
+                await using var connection = dataSource.CreateConnection(session);
+                await connection.OpenAsync(_ct);
+                await using var command = connection.CreateCommand();
+                command.CommandText = sql;
+                command.Parameters.AddWithValue("k", 1);
+                await using var reader = await command.ExecuteReaderAsync(_ct);
+                Assert.True(await reader.ReadAsync(_ct));
+                Assert.Equal(i + 1, reader.GetInt64(0));
+            }
+        }
+
+        // One command re-executed with new values (Npgsql cannot re-run a batch command with named parameters:
+        // RoutedCommand renews it, keeping the caller's parameter objects).
+        await using var reused = dataSource.CreateConnection(session);
+        await reused.OpenAsync(_ct);
+        await using var update = reused.CreateCommand();
+        update.CommandText = $"UPDATE {table} SET version = @v WHERE k = @k";
+        var value = update.Parameters.AddWithValue("v", 0L);
+        update.Parameters.AddWithValue("k", 1);
+        for (var v = 10L; v < 13; v++)
+        {
+            value.Value = v;
+            Assert.Equal(1, await update.ExecuteNonQueryAsync(_ct));
+            Assert.Same(value, update.Parameters["v"]);
+        }
+
+        Assert.Equal(12L, await cluster.Primary.ExecuteScalarAsync<long>($"SELECT version FROM {table} WHERE k = 1", _ct));
+    }
+
+    [Fact]
     public async Task Classifier_hard_cases_go_to_the_primary()
     {
         var cluster = UseShared(fixture.Cluster);
