@@ -19,6 +19,10 @@ public class RoutingOverheadBenchmarks
     private RoutedConnection _routedConnection = null!;
     private RoutedCommand _routedCommand = null!;
 
+    /// <summary>With sessions on, every routed command also captures a WAL position in the same round trip.</summary>
+    [Params(false, true)]
+    public bool ReadYourWrites { get; set; }
+
     [GlobalSetup]
     public async Task SetupAsync()
     {
@@ -27,7 +31,9 @@ public class RoutingOverheadBenchmarks
         _raw = NpgsqlDataSource.Create(replica.ConnectionString);
 
         // Only the replica takes reads, so both sides talk to the same server.
-        _routed = new ReplicatedDataSourceBuilder(_cluster.ConnectionString).Build();
+        var builder = new ReplicatedDataSourceBuilder(_cluster.ConnectionString);
+        builder.Options.ReadYourWrites = ReadYourWrites;
+        _routed = builder.Build();
         await _routed.WaitForTopologyAsync();
 
         _rawConnection = await _raw.OpenConnectionAsync();

@@ -26,6 +26,20 @@ internal static class RoutingTestHelpers
         return row;
     }
 
+    /// <summary>Waits until every replica has replayed the session's position, so its reads may go to replicas again.</summary>
+    public static async Task WaitForSessionAsync(PostgresCluster cluster, ConsistencySession session)
+    {
+        if (session.Token is not { } token)
+        {
+            return;
+        }
+
+        foreach (var replica in cluster.Replicas)
+        {
+            await replica.WaitForReplayAsync(token.Lsn, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        }
+    }
+
     public static PostgresNode NodeOnPort(PostgresCluster cluster, int port) =>
         cluster.Nodes.Single(n => n.Port == port);
 }

@@ -3,7 +3,7 @@ using RoutingData.Topology;
 namespace RoutingData.Consistency;
 
 /// <summary>Where a captured WAL position goes: the session's token and, for a replica, the host's known position.</summary>
-internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0)
+internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null)
 {
     /// <summary>When not 0: a freshness check leads the batch, and the read only counts if the replica has replayed this far.</summary>
     public ulong RequiredReplayLsn => requiredReplayLsn;
@@ -14,6 +14,27 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
     public string Sql => role == HostRole.Primary ? LsnCapture.PrimarySql : LsnCapture.ReplicaSql;
 
     public HostRole Role => role;
+
+    /// <summary>
+    /// <c>pg_current_wal_insert_lsn()</c> right after a record that ended exactly on a WAL page boundary points past
+    /// the next page's header, while a replica that replayed that record reports the boundary itself. Both mean the
+    /// same WAL: report the boundary, or the replica would look a header short until more WAL arrives.
+    /// </summary>
+    internal static ulong WithoutPageHeader(ulong lsn, int blockSize, long segmentSize)
+    {
+        const ulong ShortHeader = 24, LongHeader = 40; // XLogPageHeaderData, XLogLongPageHeaderData (aligned)
+        if (blockSize <= 0 || segmentSize <= 0)
+        {
+            return lsn;
+        }
+
+        if (lsn % (ulong)segmentSize == LongHeader)
+        {
+            return lsn - LongHeader;
+        }
+
+        return lsn % (ulong)blockSize == ShortHeader ? lsn - ShortHeader : lsn;
+    }
 
     /// <summary>Reads the leading freshness check; throws <see cref="StaleReplicaException"/> if the replica is behind.</summary>
     public void Check(ulong replayed)
@@ -27,6 +48,11 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
 
     public void Apply(ulong lsn)
     {
+        if (role == HostRole.Primary && primary is not null)
+        {
+            lsn = WithoutPageHeader(lsn, primary.WalBlockSize, primary.WalSegmentSize);
+        }
+
         session?.Advance(systemIdentifier, lsn);
         host?.AdvanceKnownLsn(lsn);
     }

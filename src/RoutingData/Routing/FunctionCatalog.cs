@@ -113,8 +113,7 @@ internal sealed class FunctionCatalog
             return FunctionClass.Unknown;
         }
 
-        Span<char> nameBuffer = stackalloc char[name.Length];
-        var key = nameQuoted ? name : FoldCase(name, nameBuffer);
+        var key = nameQuoted ? name : FoldCase(name, stackalloc char[name.Length]);
         if (schema.IsEmpty)
         {
             if (_unqualified.TryGetValue(key, out var known))

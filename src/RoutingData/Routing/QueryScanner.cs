@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace RoutingData.Routing;
 
 /// <summary>
@@ -16,17 +18,17 @@ internal ref struct QueryScanner
     private readonly ReadOnlySpan<char> _sql;
     private readonly FunctionCatalog _catalog;
 
-    // The two tokens before the current one.
-    private SqlToken _prev;
-    private SqlToken _prev2;
+    // The two tokens before the current one (their kinds and key words: all that is needed of them).
+    private Tag _prev;
+    private Tag _prev2;
 
     // The dotted name that ends at (or before a dot at) _prev: its part count, last part, the part before that, and
     // the two tokens before its first part, which decide whether "name(" is a call.
     private int _nameParts;
     private SqlToken _nameLast;
     private SqlToken _nameQualifier;
-    private SqlToken _context;
-    private SqlToken _context2;
+    private Tag _context;
+    private Tag _context2;
     private bool _contextIsOperatorParen;
 
     private bool _lastCloseWasOperatorParen;
@@ -57,41 +59,82 @@ internal ref struct QueryScanner
         switch (token.Kind)
         {
             case SqlTokenKind.Identifier:
-                if (token.Keyword != SqlKeyword.None)
-                {
-                    AcceptKeyword(token, level, lexer);
-                }
-
-                TrackName(token);
+                AcceptIdentifier(token, level, lexer);
                 break;
             case SqlTokenKind.QuotedIdentifier:
                 TrackName(token);
+                Shift(token);
                 break;
             case SqlTokenKind.Dot:
-                // Keeps the name going: schema.function(…).
+                AcceptDot(token);
                 break;
             case SqlTokenKind.LeftParen:
-                OpenParen(level);
-                _nameParts = 0;
+                AcceptLeftParen(token, level);
                 break;
             case SqlTokenKind.RightParen:
-                _lastCloseWasOperatorParen = level < MaxLevel && Bit(_operatorParens, level + 1);
-                _nameParts = 0;
+                AcceptRightParen(token, level);
                 break;
             default:
-                _nameParts = 0;
+                AcceptOther(token);
                 break;
         }
+    }
 
+    /// <summary><see cref="Accept"/> for an unquoted identifier or key word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AcceptIdentifier(in SqlToken token, int level, in SqlLexer lexer)
+    {
+        if (ClauseKeywords[(int)token.Keyword])
+        {
+            AcceptKeyword(token.Keyword, level, lexer);
+        }
+
+        TrackName(token);
+        Shift(token);
+    }
+
+    /// <summary><see cref="Accept"/> for ".", which keeps a name going: schema.function(…).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AcceptDot(in SqlToken token) => Shift(token);
+
+    /// <summary><see cref="Accept"/> for "(" at <paramref name="level"/> (the level outside it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AcceptLeftParen(in SqlToken token, int level)
+    {
+        OpenParen(level);
+        _nameParts = 0;
+        Shift(token);
+    }
+
+    /// <summary><see cref="Accept"/> for ")" at <paramref name="level"/> (the level outside it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AcceptRightParen(in SqlToken token, int level)
+    {
+        _lastCloseWasOperatorParen = level < MaxLevel && Bit(_operatorParens, level + 1);
+        _nameParts = 0;
+        Shift(token);
+    }
+
+    /// <summary><see cref="Accept"/> for any token that ends a name and needs nothing else: ",", operators, literals, ….</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AcceptOther(in SqlToken token)
+    {
+        _nameParts = 0;
+        Shift(token);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Shift(in SqlToken token)
+    {
         _prev2 = _prev;
-        _prev = token;
+        _prev = new Tag(token.Kind, token.Keyword);
     }
 
     private static bool Bit(ulong mask, int level) => (mask & (1UL << level)) != 0;
 
     private static ulong With(ulong mask, int level, bool value) => value ? mask | (1UL << level) : mask & ~(1UL << level);
 
-    private static bool EndsExpression(in SqlToken token) => token.Kind switch
+    private static bool EndsExpression(Tag token) => token.Kind switch
     {
         SqlTokenKind.QuotedIdentifier or SqlTokenKind.RightParen or SqlTokenKind.RightBracket or SqlTokenKind.String
             or SqlTokenKind.Number or SqlTokenKind.Parameter => true,
@@ -123,9 +166,28 @@ internal ref struct QueryScanner
         _ => false,
     };
 
+    /// <summary>The key words <see cref="AcceptKeyword"/> acts on, by value: most words are none of them.</summary>
+    private static readonly bool[] ClauseKeywords = KeywordSet(
+        SqlKeyword.Insert, SqlKeyword.Update, SqlKeyword.Delete, SqlKeyword.Merge, SqlKeyword.Select, SqlKeyword.Values,
+        SqlKeyword.Table, SqlKeyword.Into, SqlKeyword.With, SqlKeyword.By, SqlKeyword.For, SqlKeyword.Having, SqlKeyword.Window,
+        SqlKeyword.Order, SqlKeyword.Limit, SqlKeyword.Offset, SqlKeyword.Fetch, SqlKeyword.Union, SqlKeyword.Intersect,
+        SqlKeyword.Except);
+
+    private static bool[] KeywordSet(params SqlKeyword[] keywords)
+    {
+        var set = new bool[256];
+        foreach (var keyword in keywords)
+        {
+            set[(int)keyword] = true;
+        }
+
+        return set;
+    }
+
     private void Write(string reason) => WriteReason ??= reason;
 
-    private void AcceptKeyword(in SqlToken token, int level, in SqlLexer lexer)
+    /// <summary>A key word in <see cref="ClauseKeywords"/>; any other changes nothing here.</summary>
+    private void AcceptKeyword(SqlKeyword keyword, int level, in SqlLexer lexer)
     {
         // After ".", "::" or AS a key word is a column, type or label (t.update, AS delete), never a clause.
         if (_prev.Kind is SqlTokenKind.Dot or SqlTokenKind.Cast || _prev.Is(SqlKeyword.As))
@@ -134,10 +196,10 @@ internal ref struct QueryScanner
         }
 
         var inLevel = level <= MaxLevel;
-        switch (token.Keyword)
+        switch (keyword)
         {
             case SqlKeyword.Insert or SqlKeyword.Update or SqlKeyword.Delete or SqlKeyword.Merge:
-                Write(level > 0 ? ClassificationReasons.DataModifyingCte : ClassificationReasons.ForKeyword(token.Keyword));
+                Write(level > 0 ? ClassificationReasons.DataModifyingCte : ClassificationReasons.ForKeyword(keyword));
                 EndCteList(level);
                 break;
             case SqlKeyword.Select or SqlKeyword.Values or SqlKeyword.Table:
@@ -349,7 +411,6 @@ internal ref struct QueryScanner
         }
 
         Span<char> nameBuffer = stackalloc char[MaxNameLength];
-        Span<char> schemaBuffer = stackalloc char[MaxNameLength];
         if (!TryResolve(_nameLast, nameBuffer, out var name))
         {
             Write(ClassificationReasons.UnknownFunction);
@@ -358,7 +419,7 @@ internal ref struct QueryScanner
 
         // catalog.schema.function: the schema is the part before the function either way.
         scoped ReadOnlySpan<char> schema = default;
-        if (_nameParts > 1 && !TryResolve(_nameQualifier, schemaBuffer, out schema))
+        if (_nameParts > 1 && !TryResolve(_nameQualifier, stackalloc char[MaxNameLength], out schema))
         {
             Write(ClassificationReasons.UnknownFunction);
             return;
@@ -436,5 +497,21 @@ internal ref struct QueryScanner
 
         name = buffer[..length];
         return true;
+    }
+
+    /// <summary>The kind and key word of a token in one int, cheap to keep and copy.</summary>
+    private readonly struct Tag
+    {
+        private readonly int _value;
+
+        public Tag(SqlTokenKind kind, SqlKeyword keyword) => _value = (int)kind | ((int)keyword << 8);
+
+        public SqlTokenKind Kind => (SqlTokenKind)(byte)_value;
+
+        public SqlKeyword Keyword => (SqlKeyword)(byte)(_value >> 8);
+
+        public bool Is(SqlKeyword keyword) => Keyword == keyword && keyword != SqlKeyword.None;
+
+        public bool IsName => Kind is SqlTokenKind.Identifier or SqlTokenKind.QuotedIdentifier;
     }
 }

@@ -233,7 +233,7 @@ public sealed class RoutedConnection : DbConnection
             using var activity = RoutingDiagnostics.StartRouteActivity(route);
 
             // Inside a transaction the position is captured with its COMMIT instead.
-            var capture = new CaptureTarget(_transaction is null ? session : null, snapshot.SystemIdentifier, decision.Host, decision.Role, requiredReplayLsn);
+            var capture = new CaptureTarget(_transaction is null ? session : null, snapshot.SystemIdentifier, decision.Host, decision.Role, requiredReplayLsn, snapshot.Primary);
             var request = new ExecutionRequest(connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
             decision.Host.BeginCommand();
             try
@@ -288,7 +288,7 @@ public sealed class RoutedConnection : DbConnection
 
     /// <summary>Where a transaction's COMMIT/ROLLBACK capture goes; inactive when sessions are off.</summary>
     internal CaptureTarget TransactionCapture(RoutedTransaction transaction) =>
-        new(_dataSource.Options.ReadYourWrites ? EffectiveSession : null, _dataSource.Monitor.Snapshot.SystemIdentifier, transaction.Host, transaction.Role);
+        new(_dataSource.Options.ReadYourWrites ? EffectiveSession : null, _dataSource.Monitor.Snapshot.SystemIdentifier, transaction.Host, transaction.Role, 0, _dataSource.Monitor.Snapshot.Primary);
 
     private ulong ReadYourWritesLsn(ClusterSnapshot snapshot) =>
         _dataSource.Options.ReadYourWrites ? _dataSource.ValidateSession(EffectiveSession, snapshot) : 0;

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace RoutingData.Routing;
@@ -5,11 +8,20 @@ namespace RoutingData.Routing;
 /// <summary>
 /// Recognises <see cref="SqlKeyword"/>s without allocating: a perfect hash (generated: no two of the 175 key words
 /// share a slot among 2048) of the length and the first two and last two letters, then one ASCII case-insensitive compare.
+/// Words of up to seven characters, the lexer's hot path, also have a vector form: see <see cref="IdentifyShort"/>.
 /// </summary>
 internal static class SqlKeywords
 {
     private const int Shift = 21;
     private const uint Multiplier = 0x45547d9d;
+
+    /// <summary>The longest word <see cref="IdentifyShort"/> takes.</summary>
+    internal const int ShortLength = 7;
+
+    // A perfect hash of the folded key words of up to seven letters (generated: no two of the 133 share a slot among 1024).
+    private const ulong ShortMix = 0x9E3779B97F4A7C15;
+    private const ulong ShortMultiplier = 0xa56636f16207efd1;
+    private const int ShortShift = 54;
 
     private static readonly string?[] Texts =
     [
@@ -275,6 +287,71 @@ internal static class SqlKeywords
         default, default, default, default, default, default, default, default, default, default, default, default, default, default, default, default,
     ];
 
+    // Built from the tables above, so they stay the one list of key words.
+    private static readonly ShortTable Short = BuildShortTable();
+    private static readonly byte[] ShortSlots = Short.Slots;
+    private static readonly Vector128<ushort>[] ShortWords = Short.Words;
+    private static readonly SqlKeyword[] ShortValues = Short.Values;
+
+    /// <summary>
+    /// <see cref="Identify"/> for a word of at most <see cref="ShortLength"/> ASCII identifier characters, given as
+    /// <paramref name="folded"/>: its characters OR 0x20, the lanes after it zero. The OR folds A-Z to a-z and changes
+    /// no other identifier character into a letter or '_' (only DEL, which is none, would become one), so equal vectors
+    /// are equal words ignoring ASCII case: no compare of the text is needed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static SqlKeyword IdentifyShort(Vector128<ushort> folded)
+    {
+        var halves = folded.AsUInt64();
+        var slot = (int)(((halves.GetElement(0) ^ (halves.GetElement(1) * ShortMix)) * ShortMultiplier) >> ShortShift);
+        int index = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ShortSlots), slot);
+
+        // Entry 0 is all zeros, which no word folds to (its first character is not zero). No branch on the outcome:
+        // whether a word is a key word is unpredictable, and known only at the end of a chain of loads.
+        var equal = Vector128.Equals(ShortWords[index], folded).ExtractMostSignificantBits(); // 0xFF when equal
+        var match = (int)((equal + 1) >> 8);
+        return (SqlKeyword)((int)ShortValues[index] & -match);
+    }
+
+    /// <summary>A word's <see cref="IdentifyShort"/> form; for tests and the table.</summary>
+    internal static Vector128<ushort> FoldShort(ReadOnlySpan<char> word)
+    {
+        Span<ushort> lanes = stackalloc ushort[Vector128<ushort>.Count];
+        lanes.Clear();
+        for (var i = 0; i < word.Length; i++)
+        {
+            lanes[i] = (ushort)(word[i] | 0x20);
+        }
+
+        return Vector128.Create((ReadOnlySpan<ushort>)lanes);
+    }
+
+    private static ShortTable BuildShortTable()
+    {
+        var slots = new byte[1 << (64 - ShortShift)];
+        var words = new List<Vector128<ushort>> { Vector128<ushort>.Zero };
+        var values = new List<SqlKeyword> { SqlKeyword.None };
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            if (Texts[i] is { Length: <= ShortLength } text)
+            {
+                var folded = FoldShort(text);
+                var halves = folded.AsUInt64();
+                var slot = (int)(((halves.GetElement(0) ^ (halves.GetElement(1) * ShortMix)) * ShortMultiplier) >> ShortShift);
+                if (slots[slot] != 0)
+                {
+                    throw new InvalidOperationException($"Key word '{text}' shares a short slot with another: regenerate the constants.");
+                }
+
+                slots[slot] = (byte)words.Count;
+                words.Add(folded);
+                values.Add(Values[i]);
+            }
+        }
+
+        return new ShortTable(slots, [.. words], [.. values]);
+    }
+
     /// <summary>The key word an unquoted identifier spells, or <see cref="SqlKeyword.None"/>.</summary>
     public static SqlKeyword Identify(ReadOnlySpan<char> word)
     {
@@ -296,4 +373,14 @@ internal static class SqlKeywords
     /// <summary>True when <paramref name="word"/> equals the lower-case ASCII <paramref name="lower"/>, folding only ASCII A-Z.</summary>
     public static bool Is(ReadOnlySpan<char> word, string lower) =>
         word.Length == lower.Length && Ascii.EqualsIgnoreCase(word, lower);
+
+    private sealed class ShortTable(byte[] slots, Vector128<ushort>[] words, SqlKeyword[] values)
+    {
+        /// <summary>Hash slot to index in <see cref="Words"/> and <see cref="Values"/>; 0 for none.</summary>
+        public byte[] Slots { get; } = slots;
+
+        public Vector128<ushort>[] Words { get; } = words;
+
+        public SqlKeyword[] Values { get; } = values;
+    }
 }

@@ -1,4 +1,8 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace RoutingData.Routing;
 
@@ -26,30 +30,39 @@ internal ref struct SqlLexer
     /// <summary>Why lexing stopped early ("unterminated …"), or null.</summary>
     public string? Error { get; private set; }
 
-    // Character classes of ASCII characters; everything from U+0080 up is an identifier character, as in PostgreSQL.
-    private const byte Other = 0;
-    private const byte Space = 1;
-    private const byte Letter = 2;
-    private const byte Digit = 3;
-    private const byte Op = 4;
-    private const byte Minus = 5;
-    private const byte Slash = 6;
-    private const byte Quote = 7;
-    private const byte DoubleQuote = 8;
-    private const byte Dollar = 9;
-    private const byte Colon = 10;
-    private const byte Period = 11;
-    private const byte LeftParen = 12;
-    private const byte RightParen = 13;
-    private const byte LeftBracket = 14;
-    private const byte RightBracket = 15;
-    private const byte Comma = 16;
-    private const byte Semicolon = 17;
+    /// <summary>Where the next token is looked for; set by a caller that lexed simple tokens itself (see <see cref="QueryScanner"/>).</summary>
+    internal int Position
+    {
+        readonly get => _position;
+        set => _position = value;
+    }
 
-    // Vectorised skipping of the long runs: indentation and identifiers.
+    // Character classes of ASCII characters; everything from U+0080 up is an identifier character, as in PostgreSQL.
+    internal const byte Other = 0;
+    internal const byte Space = 1;
+    internal const byte Letter = 2;
+    internal const byte Digit = 3;
+    internal const byte Op = 4;
+    internal const byte Minus = 5;
+    internal const byte Slash = 6;
+    internal const byte Quote = 7;
+    internal const byte DoubleQuote = 8;
+    internal const byte Dollar = 9;
+    internal const byte Colon = 10;
+    internal const byte Period = 11;
+    internal const byte LeftParen = 12;
+    internal const byte RightParen = 13;
+    internal const byte LeftBracket = 14;
+    internal const byte RightBracket = 15;
+    internal const byte Comma = 16;
+    internal const byte Semicolon = 17;
+
+    // Vectorised skipping of the long runs of whitespace (indentation); see ScanWord and Masks for identifiers.
     private static readonly SearchValues<char> Whitespace = SearchValues.Create(" \t\n\r\f\v");
-    private static readonly SearchValues<char> IdentifierChars =
-        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$");
+
+    /// <summary>The character class of <paramref name="c"/>: one of the constants above.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static byte ClassOf(char c) => c < 128 ? Classes[c] : Letter;
 
     private static ReadOnlySpan<byte> Classes =>
     [
@@ -172,9 +185,9 @@ internal ref struct SqlLexer
 
     private static bool IsIdentifierStart(char c) => c < 128 ? Classes[c] == Letter : true;
 
-    private static bool IsIdentifierPart(char c) => c < 128 ? Classes[c] is Letter or Digit || c == '$' : true;
+    internal static bool IsIdentifierPart(char c) => c < 128 ? Classes[c] is Letter or Digit || c == '$' : true;
 
-    private static bool IsOperatorChar(char c) => c < 128 && Classes[c] is Op or Minus or Slash;
+    internal static bool IsOperatorChar(char c) => c < 128 && Classes[c] is Op or Minus or Slash;
 
     private bool Single(SqlTokenKind kind, int start, out SqlToken token) => Emit(kind, start, 1, out token);
 
@@ -434,38 +447,167 @@ internal ref struct SqlLexer
             }
         }
 
-        var i = start + 1;
-        var ascii = c < '\u0080';
+        var i = ScanWord(text, start, out var keyword);
+        return Emit(SqlTokenKind.Identifier, start, i - start, out token, keyword);
+    }
 
-        // Most identifiers are short: a plain loop beats a vectorised search until they get long.
-        var fastEnd = Math.Min(text.Length, start + 16);
-        while (i < fastEnd && (c = text[i]) < 128 && (Classes[c] is Letter or Digit || c == '$'))
+    /// <summary>
+    /// The end of the unquoted identifier or key word that starts at <paramref name="start"/> (an identifier start),
+    /// and the <paramref name="keyword"/> it spells. Callers rule out the E'…', B'…', X'…', N'…' and U&amp;… prefixes first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int ScanWord(ReadOnlySpan<char> text, int start, out SqlKeyword keyword)
+    {
+        if (Vector128.IsHardwareAccelerated && start <= text.Length - Vector128<ushort>.Count)
         {
-            i++;
+            // Most words are short: find the end among the next eight characters and look the word up as a vector,
+            // with no branch per character.
+            var chars = Vector128.LoadUnsafe(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)), (nuint)start);
+            var nonAscii = Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
+            var stops = ~IdentifierPartMask(chars, nonAscii) & 0xFFu;
+            if (stops != 0)
+            {
+                // At most seven characters: the first one is an identifier start.
+                var length = BitOperations.TrailingZeroCount(stops);
+                var inWord = Vector128.LessThan(Vector128.Create((ushort)0, 1, 2, 3, 4, 5, 6, 7), Vector128.Create((ushort)length));
+                keyword = (nonAscii & inWord) == Vector128<ushort>.Zero
+                    ? SqlKeywords.IdentifyShort((chars | Vector128.Create((ushort)0x20)) & inWord)
+                    : SqlKeyword.None;
+                return start + length;
+            }
         }
 
-        while (i < text.Length && (i == fastEnd || text[i] >= '\u0080'))
+        var end = WordEnd(text, start, out var ascii);
+        keyword = ascii ? SqlKeywords.Identify(text[start..end]) : SqlKeyword.None;
+        return end;
+    }
+
+    /// <summary>
+    /// Bit masks of the (up to) 64 characters from <paramref name="start"/>: bit n is for text[start + n], and is clear
+    /// past the end of the text. <paramref name="identifier"/>: may continue an identifier (see <see cref="IsIdentifierPart"/>);
+    /// <paramref name="space"/>: whitespace; <paramref name="nonAscii"/>: from U+0080 up.
+    /// </summary>
+    internal static void Masks(ReadOnlySpan<char> text, int start, out ulong identifier, out ulong space, out ulong nonAscii)
+    {
+        identifier = 0;
+        space = 0;
+        nonAscii = 0;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && start <= text.Length - 64)
+        {
+            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+            for (; i < 64; i += Vector256<ushort>.Count)
+            {
+                var chars = Vector256.LoadUnsafe(ref first, (nuint)(start + i));
+                var high = Vector256.GreaterThanOrEqual(chars, Vector256.Create((ushort)0x80));
+                var part = Vector256.LessThanOrEqual((chars | Vector256.Create((ushort)0x20)) - Vector256.Create((ushort)'a'), Vector256.Create((ushort)('z' - 'a')))
+                    | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'0'), Vector256.Create((ushort)9))
+                    | Vector256.Equals(chars, Vector256.Create((ushort)'_'))
+                    | Vector256.Equals(chars, Vector256.Create((ushort)'$'))
+                    | high;
+                identifier |= (ulong)part.ExtractMostSignificantBits() << i;
+                nonAscii |= (ulong)high.ExtractMostSignificantBits() << i;
+                var spaces = Vector256.Equals(chars, Vector256.Create((ushort)' '))
+                    | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'\t'), Vector256.Create((ushort)('\r' - '\t')));
+                space |= (ulong)spaces.ExtractMostSignificantBits() << i;
+            }
+
+            return;
+        }
+
+        if (Vector128.IsHardwareAccelerated && start <= text.Length - 64)
+        {
+            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+            for (; i < 64; i += Vector128<ushort>.Count)
+            {
+                var chars = Vector128.LoadUnsafe(ref first, (nuint)(start + i));
+                var high = Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
+                identifier |= (ulong)IdentifierPartMask(chars, high) << i;
+                nonAscii |= (ulong)high.ExtractMostSignificantBits() << i;
+                var spaces = Vector128.Equals(chars, Vector128.Create((ushort)' '))
+                    | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'\t'), Vector128.Create((ushort)('\r' - '\t')));
+                space |= (ulong)spaces.ExtractMostSignificantBits() << i;
+            }
+
+            return;
+        }
+
+        var end = Math.Min(text.Length - start, 64);
+        for (; i < end; i++)
+        {
+            var c = text[start + i];
+            var bit = 1UL << i;
+            if (IsIdentifierPart(c))
+            {
+                identifier |= bit;
+            }
+
+            if (c >= '\u0080')
+            {
+                nonAscii |= bit;
+            }
+            else if (Classes[c] == Space)
+            {
+                space |= bit;
+            }
+        }
+    }
+
+    /// <summary>Bit n set when character n of <paramref name="chars"/> may continue an identifier: a letter, digit, '_', '$' or non-ASCII.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint IdentifierPartMask(Vector128<ushort> chars, Vector128<ushort> nonAscii) =>
+        (Vector128.LessThanOrEqual((chars | Vector128.Create((ushort)0x20)) - Vector128.Create((ushort)'a'), Vector128.Create((ushort)('z' - 'a')))
+            | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'0'), Vector128.Create((ushort)9))
+            | Vector128.Equals(chars, Vector128.Create((ushort)'_'))
+            | Vector128.Equals(chars, Vector128.Create((ushort)'$'))
+            | nonAscii).ExtractMostSignificantBits();
+
+    /// <summary>
+    /// The end of the unquoted identifier or key word that starts at <paramref name="start"/> (an identifier start);
+    /// <paramref name="ascii"/> is false when it has non-ASCII letters (so it is no key word). Callers rule out the
+    /// E'…', B'…', X'…', N'…' and U&amp;… prefixes first.
+    /// </summary>
+    private static int WordEnd(ReadOnlySpan<char> text, int start, out bool ascii)
+    {
+        ascii = text[start] < '\u0080';
+        var i = start + 1;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // Eight characters at a time, without a data-dependent branch per character: the word's length is
+            // the position of the first character that is not a letter, digit, '_', '$' or non-ASCII.
+            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+            while (i <= text.Length - Vector128<ushort>.Count)
+            {
+                var chars = Vector128.LoadUnsafe(ref first, (nuint)i);
+                var nonAscii = Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
+                var stops = ~IdentifierPartMask(chars, nonAscii) & 0xFFu;
+                var length = stops == 0 ? Vector128<ushort>.Count : BitOperations.TrailingZeroCount(stops);
+                if ((nonAscii.ExtractMostSignificantBits() & ((1u << length) - 1)) != 0)
+                {
+                    // Non-ASCII letters belong to identifiers too (and make it no key word).
+                    ascii = false;
+                }
+
+                i += length;
+                if (stops != 0)
+                {
+                    return i;
+                }
+            }
+        }
+
+        // The last few characters of the text, or no vector hardware.
+        while (i < text.Length && IsIdentifierPart(text[i]))
         {
             if (text[i] >= '\u0080')
             {
-                // Non-ASCII letters belong to identifiers too (and make it no key word).
                 ascii = false;
-                i++;
             }
 
-            var run = text[i..].IndexOfAnyExcept(IdentifierChars);
-            if (run < 0)
-            {
-                i = text.Length;
-                break;
-            }
-
-            i += run;
-            fastEnd = -1;
+            i++;
         }
 
-        var keyword = ascii ? SqlKeywords.Identify(text[start..i]) : SqlKeyword.None;
-        return Emit(SqlTokenKind.Identifier, start, i - start, out token, keyword);
+        return i;
     }
 
     /// <summary>A run of operator characters, ending before any "--" or "/*" (which start comments, as in PostgreSQL).</summary>

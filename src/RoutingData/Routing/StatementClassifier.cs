@@ -59,11 +59,18 @@ internal sealed class StatementClassifier
         return result;
     }
 
-    internal static StatementClassification ClassifyUncached(string sql, FunctionCatalog catalog)
+    internal static StatementClassification ClassifyUncached(string sql, FunctionCatalog catalog) =>
+        ClassifyUncached(sql, catalog, fastPath: true);
+
+    /// <summary>
+    /// <paramref name="fastPath"/> false scans queries token by token through the lexer alone: slower, and the
+    /// reference that tests hold the fast path to.
+    /// </summary>
+    internal static StatementClassification ClassifyUncached(string sql, FunctionCatalog catalog, bool fastPath)
     {
         ArgumentNullException.ThrowIfNull(sql);
         ArgumentNullException.ThrowIfNull(catalog);
-        var parser = new StatementParser(sql, catalog);
+        var parser = new StatementParser(sql, catalog, fastPath);
         var statements = 0;
         var pinKind = StatementKind.Read;
         string? pinReason = null;

@@ -1,3 +1,8 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace RoutingData.Routing;
 
 /// <summary>
@@ -17,11 +22,15 @@ internal ref struct StatementParser
     private bool _statementEnded;
     private bool _textEnded;
 
-    public StatementParser(ReadOnlySpan<char> sql, FunctionCatalog catalog)
+    // False to feed queries to the scanner token by token from the lexer only: the reference for testing ScanRest.
+    private readonly bool _fastPath;
+
+    public StatementParser(ReadOnlySpan<char> sql, FunctionCatalog catalog, bool fastPath = true)
     {
         _sql = sql;
         _catalog = catalog;
         _lexer = new SqlLexer(sql);
+        _fastPath = fastPath;
     }
 
     public readonly ReadPreference? Hint => _lexer.Hint;
@@ -223,14 +232,179 @@ internal ref struct StatementParser
     private void ScanQuery(in SqlToken first, string readReason, out StatementKind kind, out string reason)
     {
         var scanner = new QueryScanner(_sql, _catalog);
-        var token = first;
-        do
+        scanner.Accept(first, first.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
+        if (_fastPath)
         {
-            scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
+            ScanRest(ref scanner);
         }
-        while (Next(out token));
+        else
+        {
+            while (Next(out var token))
+            {
+                scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
+            }
+        }
 
         Verdict(ref scanner, StatementKind.Read, readReason, out kind, out reason);
+    }
+
+    /// <summary>
+    /// Feeds the rest of the statement to <paramref name="scanner"/>, as <see cref="Next"/> would, but lexes the common
+    /// simple tokens (whitespace, words, ",", ".", "(", ")") itself rather than through the lexer: the hot path of
+    /// classifying a long query. Everything else (comments, literals, operators, ";", the end) goes through <see cref="Next"/>.
+    /// Word and whitespace runs are found in bit masks of 64 characters at a time (<see cref="SqlLexer.Masks"/>), so
+    /// that moving on to the next token takes a few instructions rather than a loop or a chain of vector operations.
+    /// </summary>
+    private void ScanRest(ref QueryScanner scanner)
+    {
+        if (_statementEnded)
+        {
+            return;
+        }
+
+        var text = _sql;
+        var i = _lexer.Position;
+        var block = i;
+        ulong identifierBits = 0, spaceBits = 0, nonAsciiBits = 0;
+        var masked = false;
+        while (true)
+        {
+            if ((uint)i < (uint)text.Length)
+            {
+                var offset = i - block;
+                if (!masked || (uint)offset >= 64)
+                {
+                    block = i;
+                    offset = 0;
+                    masked = true;
+                    SqlLexer.Masks(text, block, out identifierBits, out spaceBits, out nonAsciiBits);
+                }
+
+                var c = text[i];
+                switch (SqlLexer.ClassOf(c))
+                {
+                    case SqlLexer.Space:
+                        // The run ends in this block (at a clear bit) or runs on into the next one.
+                        i += BitOperations.TrailingZeroCount(~(spaceBits >> offset));
+                        continue;
+                    case SqlLexer.Letter when i + 1 >= text.Length || text[i + 1] is not ('\'' or '&'):
+                    {
+                        // Not E'…', U&"…" and the like, which are the lexer's.
+                        var length = BitOperations.TrailingZeroCount(~(identifierBits >> offset));
+                        var end = i + length;
+                        SqlKeyword keyword;
+                        if (offset + length >= 64)
+                        {
+                            // It may go on past this block.
+                            end = SqlLexer.ScanWord(text, i, out keyword);
+                        }
+                        else if (((nonAsciiBits >> offset) & ((1UL << length) - 1)) != 0)
+                        {
+                            keyword = SqlKeyword.None;
+                        }
+                        else if (length <= SqlKeywords.ShortLength && Vector128.IsHardwareAccelerated && i <= text.Length - Vector128<ushort>.Count)
+                        {
+                            var chars = Vector128.LoadUnsafe(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)), (nuint)i);
+                            var inWord = Vector128.LessThan(Vector128.Create((ushort)0, 1, 2, 3, 4, 5, 6, 7), Vector128.Create((ushort)length));
+                            keyword = SqlKeywords.IdentifyShort((chars | Vector128.Create((ushort)0x20)) & inWord);
+                        }
+                        else
+                        {
+                            keyword = SqlKeywords.Identify(text[i..end]);
+                        }
+
+                        _lexer.Position = end;
+                        scanner.AcceptIdentifier(new SqlToken(SqlTokenKind.Identifier, i, end - i, keyword), _depth, _lexer);
+                        i = end;
+                        continue;
+                    }
+
+                    case SqlLexer.Comma:
+                        scanner.AcceptOther(new SqlToken(SqlTokenKind.Comma, i, 1));
+                        i++;
+                        continue;
+                    case SqlLexer.Op or SqlLexer.Minus or SqlLexer.Slash when i + 1 >= text.Length || !SqlLexer.IsOperatorChar(text[i + 1]):
+                        // A one-character operator; longer ones, and "--" or "/*", are the lexer's.
+                        scanner.AcceptOther(new SqlToken(SqlTokenKind.Operator, i, 1));
+                        i++;
+                        continue;
+                    case SqlLexer.Colon:
+                        var cast = i + 1 < text.Length && text[i + 1] == ':';
+                        scanner.AcceptOther(cast ? new SqlToken(SqlTokenKind.Cast, i, 2) : new SqlToken(SqlTokenKind.Operator, i, 1));
+                        i += cast ? 2 : 1;
+                        continue;
+                    case SqlLexer.Digit:
+                    {
+                        // Plain digits; anything that may make a longer number (1.5, 1e3, 1_000, 0x1F) is the lexer's.
+                        var end = i + 1;
+                        while (end < text.Length && char.IsAsciiDigit(text[end]))
+                        {
+                            end++;
+                        }
+
+                        if (end < text.Length && text[end] is '.' or '_' or 'e' or 'E' or 'x' or 'X' or 'o' or 'O' or 'b' or 'B')
+                        {
+                            break;
+                        }
+
+                        scanner.AcceptOther(new SqlToken(SqlTokenKind.Number, i, end - i));
+                        i = end;
+                        continue;
+                    }
+
+                    case SqlLexer.Quote:
+                    {
+                        // A short '…' without '' inside; others (and an unterminated one) are the lexer's.
+                        var end = i + 1;
+                        var limit = Math.Min(text.Length, i + 64);
+                        while (end < limit && text[end] != '\'')
+                        {
+                            end++;
+                        }
+
+                        if (end >= limit || (end + 1 < text.Length && text[end + 1] == '\''))
+                        {
+                            break;
+                        }
+
+                        scanner.AcceptOther(new SqlToken(SqlTokenKind.String, i, end + 1 - i));
+                        i = end + 1;
+                        continue;
+                    }
+                    case SqlLexer.Period when i + 1 >= text.Length || !char.IsAsciiDigit(text[i + 1]):
+                        scanner.AcceptDot(new SqlToken(SqlTokenKind.Dot, i, 1));
+                        i++;
+                        continue;
+                    case SqlLexer.LeftParen:
+                        _depth++;
+                        scanner.AcceptLeftParen(new SqlToken(SqlTokenKind.LeftParen, i, 1), _depth - 1);
+                        i++;
+                        continue;
+                    case SqlLexer.RightParen:
+                        if (_depth == 0)
+                        {
+                            _unbalanced = true;
+                        }
+                        else
+                        {
+                            _depth--;
+                        }
+
+                        scanner.AcceptRightParen(new SqlToken(SqlTokenKind.RightParen, i, 1), _depth);
+                        i++;
+                        continue;
+                }
+            }
+
+            _lexer.Position = i;
+            if (!Next(out var token))
+            {
+                return;
+            }
+
+            scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
+            i = _lexer.Position;
+        }
     }
 
     private static void Verdict(ref QueryScanner scanner, StatementKind baseKind, string baseReason, out StatementKind kind, out string reason)

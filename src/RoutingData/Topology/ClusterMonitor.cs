@@ -23,7 +23,9 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
                CASE WHEN pg_is_in_recovery() AND pg_last_wal_replay_lsn() < pg_last_wal_receive_lsn()
                     THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,
-               current_setting('server_version')
+               current_setting('server_version'),
+               current_setting('wal_block_size')::int,
+               pg_size_bytes(current_setting('wal_segment_size'))
         """;
 
     private readonly HostRuntime[] _hosts;
@@ -202,6 +204,8 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                     Lsn = reader.IsDBNull(3) ? default : reader.GetFieldValue<NpgsqlLogSequenceNumber>(3),
                     ReplayDelay = reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4)),
                     ServerVersion = reader.GetString(5),
+                    WalBlockSize = reader.GetInt32(6),
+                    WalSegmentSize = reader.GetInt64(7),
                     RoundTripTime = smoothed,
                     ProbedAt = now,
                     NextProbeAt = now + _options.TopologyProbeInterval,

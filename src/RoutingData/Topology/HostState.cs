@@ -23,6 +23,10 @@ internal sealed record HostState
 
     public string? ServerVersion { get; init; }
 
+    public int WalBlockSize { get; init; }
+
+    public long WalSegmentSize { get; init; }
+
     /// <summary>Round-trip time of the last probe query (smoothed).</summary>
     public TimeSpan RoundTripTime { get; init; }
 

@@ -36,6 +36,13 @@ public sealed class ConsistencyCheckerTests
         Assert.Equal(1, report.MonotonicReadViolations); // session 2 read 1, then 0
     }
 
+    [Theory]
+    [InlineData(0x3_0000_2018UL, 0x3_0000_2000UL)] // just past a short page header: the boundary
+    [InlineData(0x3_0100_0028UL, 0x3_0100_0000UL)] // just past a segment's long header: the boundary
+    [InlineData(0x3_0000_2030UL, 0x3_0000_2030UL)] // mid-page: unchanged
+    public void An_insert_position_just_past_a_page_header_means_the_page_boundary(ulong insert, ulong expected) =>
+        Assert.Equal(expected, RoutingData.Consistency.CaptureTarget.WithoutPageHeader(insert, 8192, 16 * 1024 * 1024));
+
     private static ConsistencyReport Check(params HistoryEvent[] events) => ConsistencyChecker.Check("test", events, errors: 0, TimeSpan.FromSeconds(1));
 
     private static HistoryEvent Write(int session, int key, long version) => new(session, true, key, version, "p:1", false, 0, 0);
