@@ -71,6 +71,11 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// </summary>
     internal ulong ValidateSession(ConsistencySession session, ClusterSnapshot snapshot)
     {
+        if (session.IsUncertain)
+        {
+            return ulong.MaxValue; // Reads go to the primary until a capture there restores the position.
+        }
+
         var lsn = session.Lsn;
         if (lsn == 0)
         {

@@ -12,9 +12,17 @@ namespace RoutingData.Consistency;
 /// </summary>
 internal static class BatchExecutor
 {
+
     /// <summary>Removes what an earlier execution added (a leading check, a trailing capture): the batch holds the user's commands again.</summary>
-    public static void Strip(NpgsqlBatch batch, NpgsqlBatchCommand? check, NpgsqlBatchCommand? primaryCapture, NpgsqlBatchCommand? replicaCapture)
+    public static void Strip(NpgsqlBatch batch, NpgsqlBatchCommand? check, NpgsqlBatchCommand? primaryCapture, NpgsqlBatchCommand? replicaCapture, ref NpgsqlBatchCommand? barrierSetOn)
     {
+        // The barrier was ours (see Arrange): the user's command gets its own setting back.
+        if (barrierSetOn is not null)
+        {
+            barrierSetOn.AppendErrorBarrier = false;
+            barrierSetOn = null;
+        }
+
         var commands = batch.BatchCommands;
         if (commands.Count > 0 && check is not null && commands[0] == check)
         {
@@ -28,9 +36,9 @@ internal static class BatchExecutor
     }
 
     /// <summary>Makes the batch [check?] + [user commands…] + [capture?] for this execution.</summary>
-    public static void Arrange(NpgsqlBatch batch, in CaptureTarget capture, ref NpgsqlBatchCommand? check, ref NpgsqlBatchCommand? primaryCapture, ref NpgsqlBatchCommand? replicaCapture)
+    public static void Arrange(NpgsqlBatch batch, in CaptureTarget capture, ref NpgsqlBatchCommand? check, ref NpgsqlBatchCommand? primaryCapture, ref NpgsqlBatchCommand? replicaCapture, ref NpgsqlBatchCommand? barrierSetOn)
     {
-        Strip(batch, check, primaryCapture, replicaCapture);
+        Strip(batch, check, primaryCapture, replicaCapture, ref barrierSetOn);
         if (!capture.IsActive)
         {
             return;
@@ -40,7 +48,13 @@ internal static class BatchExecutor
 
         // The barrier (a Sync) after the last user statement commits it before the capture runs: captured any
         // earlier, the insert position would be behind the commit record.
-        commands[^1].AppendErrorBarrier = true;
+        var last = commands[^1];
+        if (last.AppendErrorBarrier != true)
+        {
+            last.AppendErrorBarrier = true;
+            barrierSetOn = last;
+        }
+
         commands.Add(capture.Role == HostRole.Primary
             ? primaryCapture ??= new NpgsqlBatchCommand(LsnCapture.PrimarySql)
             : replicaCapture ??= new NpgsqlBatchCommand(LsnCapture.ReplicaSql));

@@ -54,6 +54,12 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
         }
 
         session?.Advance(systemIdentifier, lsn);
+        if (role == HostRole.Primary)
+        {
+            // Taken after everything this session committed: the position is certain again.
+            session?.ClearUncertain();
+        }
+
         host?.AdvanceKnownLsn(lsn);
     }
 }

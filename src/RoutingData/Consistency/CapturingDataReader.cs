@@ -45,11 +45,18 @@ internal sealed class CapturingDataReader : DbDataReader
     {
         try
         {
+            // A stale replica's results must reach nobody; any other error must not leave the reader open either.
             await BatchExecutor.CheckFreshnessAsync(inner, target, async, cancellationToken).ConfigureAwait(false);
+            var reader = new CapturingDataReader(inner, target);
+            if (LsnCapture.IsCaptureResult(inner))
+            {
+                await reader.ConsumeCaptureAsync(async, cancellationToken).ConfigureAwait(false);
+            }
+
+            return reader;
         }
-        catch (StaleReplicaException)
+        catch
         {
-            // The user's results are from a replica that is too far behind: nobody may see them.
             if (async)
             {
                 await inner.DisposeAsync().ConfigureAwait(false);
@@ -61,14 +68,6 @@ internal sealed class CapturingDataReader : DbDataReader
 
             throw;
         }
-
-        var reader = new CapturingDataReader(inner, target);
-        if (LsnCapture.IsCaptureResult(inner))
-        {
-            await reader.ConsumeCaptureAsync(async, cancellationToken).ConfigureAwait(false);
-        }
-
-        return reader;
     }
 
     public override bool Read() => !_exhausted && _inner.Read();
@@ -86,9 +85,15 @@ internal sealed class CapturingDataReader : DbDataReader
 
     public override async ValueTask DisposeAsync()
     {
-        await CloseCoreAsync(async: true).ConfigureAwait(false);
-        await _inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await CloseCoreAsync(async: true).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public override bool GetBoolean(int ordinal) => _inner.GetBoolean(ordinal);
@@ -159,8 +164,14 @@ internal sealed class CapturingDataReader : DbDataReader
     {
         if (disposing)
         {
-            Close();
-            _inner.Dispose();
+            try
+            {
+                Close();
+            }
+            finally
+            {
+                _inner.Dispose();
+            }
         }
 
         base.Dispose(disposing);

@@ -12,6 +12,7 @@ public sealed class ConsistencySession
 {
     private ulong _systemIdentifier;
     private ulong _lsn;
+    private bool _uncertain;
 
     /// <summary>Gets the session's token, or null before its first command.</summary>
     public ConsistencyToken? Token
@@ -27,6 +28,13 @@ public sealed class ConsistencySession
     public StaleReadPolicy? StaleReadPolicy { get; set; }
 
     internal ulong Lsn => Volatile.Read(ref _lsn);
+
+    /// <summary>A write may have committed without its position being captured: read from the primary until the next primary capture.</summary>
+    internal bool IsUncertain => Volatile.Read(ref _uncertain);
+
+    internal void MarkUncertain() => Volatile.Write(ref _uncertain, true);
+
+    internal void ClearUncertain() => Volatile.Write(ref _uncertain, false);
 
     internal ulong SystemIdentifier => Volatile.Read(ref _systemIdentifier);
 

@@ -18,6 +18,7 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
     private RoutedTransaction? _transaction;
     private bool _prepareRequested;
     private NpgsqlBatchCommand? _check;
+    private NpgsqlBatchCommand? _barrierSetOn;
     private bool _executed;
     private NpgsqlBatchCommand? _primaryCapture;
     private NpgsqlBatchCommand? _replicaCapture;
@@ -146,7 +147,7 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
 
     private NpgsqlBatch Bind(in ExecutionRequest request)
     {
-        BatchExecutor.Strip(_inner, _check, _primaryCapture, _replicaCapture);
+        BatchExecutor.Strip(_inner, _check, _primaryCapture, _replicaCapture, ref _barrierSetOn);
         if (_executed)
         {
             var commands = _inner.BatchCommands;
@@ -162,7 +163,7 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
         _executed = true;
         _inner.Connection = request.Connection;
         _inner.Transaction = request.Transaction;
-        BatchExecutor.Arrange(_inner, request.Capture, ref _check, ref _primaryCapture, ref _replicaCapture);
+        BatchExecutor.Arrange(_inner, request.Capture, ref _check, ref _primaryCapture, ref _replicaCapture, ref _barrierSetOn);
         return _inner;
     }
 
@@ -173,7 +174,7 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
     {
         var classifier = RoutedConnectionOrThrow().ReplicatedDataSource.Classifier;
         var commands = _inner.BatchCommands;
-        BatchExecutor.Strip(_inner, _check, _primaryCapture, _replicaCapture);
+        BatchExecutor.Strip(_inner, _check, _primaryCapture, _replicaCapture, ref _barrierSetOn);
         if (commands.Count == 0)
         {
             throw new InvalidOperationException("The batch has no commands.");

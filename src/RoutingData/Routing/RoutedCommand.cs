@@ -23,6 +23,7 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
     private NpgsqlBatchCommand _command = new();
     private bool _commandExecuted;
     private NpgsqlBatchCommand? _check;
+    private NpgsqlBatchCommand? _barrierSetOn;
     private NpgsqlBatchCommand? _primaryCapture;
     private NpgsqlBatchCommand? _replicaCapture;
     private RoutedConnection? _connection;
@@ -223,7 +224,7 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 
         else
         {
-            BatchExecutor.Strip(_batch, _check, _primaryCapture, _replicaCapture);
+            BatchExecutor.Strip(_batch, _check, _primaryCapture, _replicaCapture, ref _barrierSetOn);
             if (_commandExecuted && BatchCommandRenewal.NeedsRenewal(_command))
             {
                 _command = BatchCommandRenewal.Renew(_command);
@@ -236,7 +237,7 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
         batch.Connection = request.Connection;
         batch.Transaction = request.Transaction;
         batch.Timeout = _batch.Timeout;
-        BatchExecutor.Arrange(batch, request.Capture, ref _check, ref _primaryCapture, ref _replicaCapture);
+        BatchExecutor.Arrange(batch, request.Capture, ref _check, ref _primaryCapture, ref _replicaCapture, ref _barrierSetOn);
         return batch;
     }
 
@@ -261,7 +262,7 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
             (_multiText, _multiStatements) = (_commandText, statements.Count);
         }
 
-        BatchExecutor.Strip(_multiBatch, _check, _primaryCapture, _replicaCapture);
+        BatchExecutor.Strip(_multiBatch, _check, _primaryCapture, _replicaCapture, ref _barrierSetOn);
 
         // A parameter belongs to one collection: copy the current values into fresh statements, each execution
         // (a batch command with named parameters cannot be executed twice).

@@ -233,18 +233,19 @@ public sealed class RoutedConnection : DbConnection
             using var activity = RoutingDiagnostics.StartRouteActivity(route);
 
             // Inside a transaction the position is captured with its COMMIT instead.
-            var capture = new CaptureTarget(_transaction is null ? session : null, snapshot.SystemIdentifier, decision.Host, decision.Role, requiredReplayLsn, snapshot.Primary);
+            var capture = new CaptureTarget(_transaction is null ? session : null, snapshot.SystemIdentifier, decision.Host, decision.Role, decision.Role == HostRole.Replica ? requiredReplayLsn : 0, snapshot.Primary);
             var request = new ExecutionRequest(connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
-            decision.Host.BeginCommand();
+            var host = decision.Host;
+            host.BeginCommand();
             try
             {
                 var result = await operation(target, request).ConfigureAwait(false);
                 Record(target, route);
                 return result;
             }
-            catch (StaleReplicaException) when (requiredReplayLsn != 0)
+            catch (StaleReplicaException) when (capture.RequiredReplayLsn != 0)
             {
-                decision.Host.RecordStaleCheck(requiredReplayLsn);
+                host.RecordStaleCheck(requiredReplayLsn);
                 requiredReplayLsn = 0;
                 var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
                 decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, fallback, async, cancellationToken).ConfigureAwait(false);
@@ -255,6 +256,7 @@ public sealed class RoutedConnection : DbConnection
                 _dataSource.Logger.ReadOnlyRetry(decision.Host.Endpoint.Name, decision.Detail);
                 RoutingDiagnostics.RecordRetry(RoutingReason.ReadOnlyRetry);
                 decision = Router.RouteWrite(monitor.Snapshot, RoutingReason.ReadOnlyRetry, decision.Detail);
+                requiredReplayLsn = 0;
             }
             catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && IsRecoveryConflict(e))
             {
@@ -265,10 +267,19 @@ public sealed class RoutedConnection : DbConnection
                 decision = retryNotCaughtUp && retry.Host is null
                     ? Router.RouteWrite(monitor.Snapshot, RoutingReason.RecoveryConflictRetry, decision.Detail)
                     : retry with { Reason = RoutingReason.RecoveryConflictRetry };
+                requiredReplayLsn = 0;
+            }
+            catch (Exception) when (capture.IsActive && capture.Role == HostRole.Primary)
+            {
+                // The statement may have committed before the error (a later statement of a batch failed, the
+                // capture was cancelled): until a capture on the primary says how far its writes went, this session
+                // reads from the primary.
+                session!.MarkUncertain();
+                throw;
             }
             finally
             {
-                decision.Host.EndCommand();
+                host.EndCommand();
             }
         }
     }
@@ -301,6 +312,12 @@ public sealed class RoutedConnection : DbConnection
         notCaughtUp = false;
         if (_transaction is { } transaction)
         {
+            // Session state made inside a transaction outlives it on the transaction's session: stay there.
+            if (classification.PinsSession && transaction.Role == HostRole.Primary)
+            {
+                _pinnedToPrimary = true;
+            }
+
             return new RoutingDecision(transaction.Host, transaction.Role, RoutingReason.Transaction, classification.Reason);
         }
 
@@ -320,6 +337,11 @@ public sealed class RoutedConnection : DbConnection
         if (!classification.IsRead)
         {
             return Router.RouteWrite(snapshot, RoutingReason.ClassifiedWrite, classification.Reason);
+        }
+
+        if (minLsn == ulong.MaxValue)
+        {
+            return Router.RouteWrite(snapshot, RoutingReason.NotCaughtUp, classification.Reason);
         }
 
         var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
@@ -425,6 +447,12 @@ public sealed class RoutedConnection : DbConnection
                 return existing;
             }
 
+            if (_transaction is not null)
+            {
+                throw new InvalidOperationException(
+                    $"The physical connection of the transaction on {_transaction.HostName} is no longer open; the transaction is lost. Dispose it and start a new one.");
+            }
+
             if (role == HostRole.Primary && _pinnedToPrimary)
             {
                 // Reconnecting would silently drop the SET/PREPARE/temp tables the session relies on.
@@ -482,8 +510,16 @@ public sealed class RoutedConnection : DbConnection
         if (readOnly && decision.Role == HostRole.Primary)
         {
             // A standby is read-only by nature; on the primary, make the promise explicit.
-            using var command = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, inner);
-            _ = async ? await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) : command.ExecuteNonQuery();
+            try
+            {
+                using var command = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, inner);
+                _ = async ? await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) : command.ExecuteNonQuery();
+            }
+            catch
+            {
+                inner.Dispose();
+                throw;
+            }
         }
 
         _transaction = new RoutedTransaction(this, inner, decision.Host, decision.Role, isolationLevel);

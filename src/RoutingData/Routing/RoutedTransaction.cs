@@ -14,6 +14,7 @@ namespace RoutingData;
 public sealed class RoutedTransaction : DbTransaction
 {
     private readonly RoutedConnection _connection;
+    private bool _completed;
 
     internal RoutedTransaction(RoutedConnection connection, NpgsqlTransaction inner, HostRuntime host, HostRole role, IsolationLevel isolationLevel)
     {
@@ -79,6 +80,25 @@ public sealed class RoutedTransaction : DbTransaction
 
     private async ValueTask EndAsync(string statement, bool async, CancellationToken cancellationToken)
     {
+        if (_completed)
+        {
+            throw new InvalidOperationException("This transaction has already been committed or rolled back.");
+        }
+
+        try
+        {
+            await EndCoreAsync(statement, async, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever the outcome, the connection is no longer in this transaction.
+            _completed = true;
+            _connection.OnTransactionCompleted(this);
+        }
+    }
+
+    private async ValueTask EndCoreAsync(string statement, bool async, CancellationToken cancellationToken)
+    {
         var capture = _connection.TransactionCapture(this);
         if (!capture.IsActive)
         {
@@ -104,8 +124,6 @@ public sealed class RoutedTransaction : DbTransaction
             batch.BatchCommands.Add(new NpgsqlBatchCommand(capture.Sql));
             await BatchExecutor.NonQueryAsync(batch, capture, async, cancellationToken).ConfigureAwait(false);
         }
-
-        _connection.OnTransactionCompleted(this);
     }
 
     /// <inheritdoc />
@@ -113,8 +131,20 @@ public sealed class RoutedTransaction : DbTransaction
     {
         if (disposing)
         {
-            Inner.Dispose();
-            _connection.OnTransactionCompleted(this);
+            try
+            {
+                // Disposed without Commit/Rollback (common for read-only transactions): roll back with a capture,
+                // so what the transaction read still advances the session (monotonic reads).
+                if (!_completed && Inner.Connection is { State: ConnectionState.Open })
+                {
+                    SyncPath.Wait(EndAsync("ROLLBACK", async: false, CancellationToken.None));
+                }
+            }
+            finally
+            {
+                Inner.Dispose();
+                _connection.OnTransactionCompleted(this);
+            }
         }
 
         base.Dispose(disposing);
@@ -123,8 +153,19 @@ public sealed class RoutedTransaction : DbTransaction
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
-        await Inner.DisposeAsync().ConfigureAwait(false);
-        _connection.OnTransactionCompleted(this);
-        await base.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_completed && Inner.Connection is { State: ConnectionState.Open })
+            {
+                await EndAsync("ROLLBACK", async: true, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await Inner.DisposeAsync().ConfigureAwait(false);
+            _connection.OnTransactionCompleted(this);
+            _completed = true;
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

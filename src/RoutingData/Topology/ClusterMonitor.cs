@@ -41,6 +41,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private volatile ClusterSnapshot _snapshot;
     private Task? _loop;
     private long _version;
+    private int _newestPrimaryTimeline;
     private DateTimeOffset _catalogLoadedAt = DateTimeOffset.MinValue;
 
     public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded)
@@ -268,7 +269,8 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private void Publish()
     {
         var previous = _snapshot;
-        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, Interlocked.Increment(ref _version));
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, Interlocked.Increment(ref _version), _newestPrimaryTimeline);
+        _newestPrimaryTimeline = Math.Max(_newestPrimaryTimeline, snapshot.Primary?.Timeline ?? 0);
         _snapshot = snapshot;
         if (previous.Primary?.Host != snapshot.Primary?.Host && previous.Primary is not null)
         {

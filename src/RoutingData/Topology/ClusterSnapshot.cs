@@ -44,7 +44,12 @@ internal sealed class ClusterSnapshot
     /// <summary>The cluster's <c>system_identifier</c>; 0 until a host has answered (or when hosts disagree).</summary>
     public ulong SystemIdentifier { get; }
 
-    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, long version)
+    /// <param name="hosts">Every host's latest state.</param>
+    /// <param name="options">The lag bounds.</param>
+    /// <param name="version">The snapshot number.</param>
+    /// <param name="fencedBelowTimeline">The newest primary timeline seen so far: a claimant on an older timeline is a
+    /// stale split-brain primary and is never written to (G4), even while the newer primary misses a probe.</param>
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, long version, int fencedBelowTimeline = 0)
     {
         Exception? fault = null;
 
@@ -71,7 +76,7 @@ internal sealed class ClusterSnapshot
         var tie = false;
         foreach (var host in hosts)
         {
-            if (!host.IsHealthy || host.IsInRecovery)
+            if (!host.IsHealthy || host.IsInRecovery || host.Timeline < fencedBelowTimeline)
             {
                 continue;
             }
@@ -99,6 +104,14 @@ internal sealed class ClusterSnapshot
         {
             if (!host.IsHealthy || !host.IsInRecovery || mismatch)
             {
+                continue;
+            }
+
+            // A standby still on an older timeline than the primary cannot have the primary's newer writes, whatever
+            // its LSN says (LSNs of diverged timelines are not comparable): no reads until it follows the primary.
+            if (primary is not null && host.Timeline != 0 && host.Timeline < primary.Timeline)
+            {
+                lagging.Add(host);
                 continue;
             }
 
