@@ -99,17 +99,25 @@ internal static class BatchExecutor
         return ScalarWithCaptureAsync(batch, capture, async, cancellationToken);
     }
 
-    public static async ValueTask<DbDataReader> ReaderAsync(NpgsqlBatch batch, CommandBehavior behavior, CaptureTarget capture, bool async, CancellationToken cancellationToken)
+    public static async ValueTask<DbDataReader> ReaderAsync(NpgsqlBatch batch, CommandBehavior behavior, CaptureTarget capture, RoutedConnection owner, bool async, CancellationToken cancellationToken)
     {
-        if (!capture.IsActive)
+        // CloseConnection must close the routed connection (returning every physical one), not one physical
+        // connection under it: the wrapper does that when the reader closes.
+        var closeOwner = (behavior & CommandBehavior.CloseConnection) != 0 ? owner : null;
+        behavior &= ~CommandBehavior.CloseConnection;
+        if (!capture.IsActive && closeOwner is null)
         {
             return async ? await batch.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : batch.ExecuteReader(behavior);
         }
 
-        // SingleResult/SingleRow would let Npgsql skip the capture; the wrapper hides it instead.
-        behavior &= ~(CommandBehavior.SingleResult | CommandBehavior.SingleRow);
+        if (capture.IsActive)
+        {
+            // SingleResult/SingleRow would let Npgsql skip the capture; the wrapper hides it instead.
+            behavior &= ~(CommandBehavior.SingleResult | CommandBehavior.SingleRow);
+        }
+
         var reader = async ? await batch.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : batch.ExecuteReader(behavior);
-        return await CapturingDataReader.CreateAsync(reader, capture, async, cancellationToken).ConfigureAwait(false);
+        return await CapturingDataReader.CreateAsync(reader, capture, closeOwner, async, cancellationToken).ConfigureAwait(false);
     }
 
     private static async ValueTask<int> NonQueryWithCaptureAsync(NpgsqlBatch batch, CaptureTarget capture, bool async, CancellationToken cancellationToken)

@@ -15,13 +15,15 @@ internal sealed class CapturingDataReader : DbDataReader
 {
     private readonly NpgsqlDataReader _inner;
     private readonly CaptureTarget _target;
+    private readonly RoutedConnection? _closeOwner;
     private bool _captured;
     private bool _exhausted;
 
-    private CapturingDataReader(NpgsqlDataReader inner, CaptureTarget target)
+    private CapturingDataReader(NpgsqlDataReader inner, CaptureTarget target, RoutedConnection? closeOwner)
     {
         _inner = inner;
         _target = target;
+        _closeOwner = closeOwner;
     }
 
     public override int FieldCount => _exhausted ? 0 : _inner.FieldCount;
@@ -41,13 +43,13 @@ internal sealed class CapturingDataReader : DbDataReader
     public override object this[string name] => _inner[name];
 
     /// <summary>Wraps a reader positioned on its first result; if that is already the capture, the user's statement returned no rows.</summary>
-    public static async ValueTask<CapturingDataReader> CreateAsync(NpgsqlDataReader inner, CaptureTarget target, bool async, CancellationToken cancellationToken)
+    public static async ValueTask<CapturingDataReader> CreateAsync(NpgsqlDataReader inner, CaptureTarget target, RoutedConnection? closeOwner, bool async, CancellationToken cancellationToken)
     {
         try
         {
             // A stale replica's results must reach nobody; any other error must not leave the reader open either.
             await BatchExecutor.CheckFreshnessAsync(inner, target, async, cancellationToken).ConfigureAwait(false);
-            var reader = new CapturingDataReader(inner, target);
+            var reader = new CapturingDataReader(inner, target, closeOwner);
             if (LsnCapture.IsCaptureResult(inner))
             {
                 await reader.ConsumeCaptureAsync(async, cancellationToken).ConfigureAwait(false);
@@ -210,6 +212,18 @@ internal sealed class CapturingDataReader : DbDataReader
         else
         {
             _inner.Close();
+        }
+
+        if (_closeOwner is { State: ConnectionState.Open })
+        {
+            if (async)
+            {
+                await _closeOwner.CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                _closeOwner.Close();
+            }
         }
     }
 

@@ -6,6 +6,7 @@ namespace RoutingData.Routing;
 
 /// <summary>One execution of a routed command or batch on a chosen physical connection.</summary>
 internal readonly record struct ExecutionRequest(
+    RoutedConnection Owner,
     NpgsqlConnection Connection,
     NpgsqlTransaction? Transaction,
     CommandBehavior Behavior,

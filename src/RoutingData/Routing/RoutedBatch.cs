@@ -142,8 +142,8 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
 
     private static readonly Func<RoutedBatch, ExecutionRequest, ValueTask<DbDataReader>> Reader =
         static (batch, request) => batch._prepareRequested
-            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Async, r.CancellationToken))
-            : BatchExecutor.ReaderAsync(batch.Bind(request), request.Behavior, request.Capture, request.Async, request.CancellationToken);
+            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Owner, r.Async, r.CancellationToken))
+            : BatchExecutor.ReaderAsync(batch.Bind(request), request.Behavior, request.Capture, request.Owner, request.Async, request.CancellationToken);
 
     private NpgsqlBatch Bind(in ExecutionRequest request)
     {

@@ -209,8 +209,8 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
         {
             var batch = command.Bind(request);
             return command._prepareRequested
-                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Async, r.CancellationToken))
-                : BatchExecutor.ReaderAsync(batch, request.Behavior, request.Capture, request.Async, request.CancellationToken);
+                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Owner, r.Async, r.CancellationToken))
+                : BatchExecutor.ReaderAsync(batch, request.Behavior, request.Capture, request.Owner, request.Async, request.CancellationToken);
         };
 
     /// <summary>Points the batch at the chosen connection and arranges the capture statement.</summary>

@@ -234,7 +234,7 @@ public sealed class RoutedConnection : DbConnection
 
             // Inside a transaction the position is captured with its COMMIT instead.
             var capture = new CaptureTarget(_transaction is null ? session : null, snapshot.SystemIdentifier, decision.Host, decision.Role, decision.Role == HostRole.Replica ? requiredReplayLsn : 0, snapshot.Primary);
-            var request = new ExecutionRequest(connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
+            var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
             var host = decision.Host;
             host.BeginCommand();
             try

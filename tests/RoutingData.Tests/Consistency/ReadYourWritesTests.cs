@@ -119,6 +119,29 @@ public sealed class ReadYourWritesTests : ClusterTestBase
     }
 
     [Fact]
+    public async Task A_misclassified_write_after_the_sessions_own_write_runs_exactly_once()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await cluster.Primary.ExecuteAsync(
+            "CREATE TABLE kv (k int primary key, v text); CREATE TABLE hits (id int); CREATE FUNCTION hit() RETURNS int LANGUAGE sql AS $$ INSERT INTO hits VALUES (1); SELECT 1 $$;",
+            _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+
+        // 'hit' writes but is declared read-only: after the session's own write, the read goes to the replica with a
+        // freshness check; the replica answers 25006 and the command is re-run on the primary — once.
+        await using var dataSource = await CreateDataSourceAsync(cluster, b => b.Options.ReadOnlyFunctions.Add("hit"));
+        await using var connection = dataSource.CreateConnection();
+        for (var i = 0; i < 5; i++)
+        {
+            await connection.ExecuteAsync($"INSERT INTO kv VALUES ({i}, 'w')");
+            Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT hit()"));
+            Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
+        }
+
+        Assert.Equal(5L, await cluster.Primary.ExecuteScalarAsync<long>("SELECT count(*) FROM hits", _ct));
+    }
+
+    [Fact]
     public async Task Reads_are_monotonic_when_replicas_are_at_different_positions()
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });

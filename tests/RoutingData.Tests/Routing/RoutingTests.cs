@@ -303,6 +303,35 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
     }
 
     [Fact]
+    public async Task CloseConnection_closes_the_routed_connection_and_returns_every_physical_one()
+    {
+        var cluster = UseShared(fixture.Cluster);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+        await connection.ExecuteAsync("SELECT 1 /* routing:primary */");
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+
+        await using (var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.CloseConnection, _ct))
+        {
+            Assert.True(await reader.ReadAsync(_ct));
+        }
+
+        Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+        Assert.Equal(0, dataSource.LeasedConnections);
+
+        // DbDataSource.CreateCommand opens and closes a connection per execution through the same flag.
+        await using var standalone = dataSource.CreateCommand("SELECT pg_is_in_recovery()");
+        Assert.True((bool)(await standalone.ExecuteScalarAsync(_ct))!);
+        await using (var reader = await standalone.ExecuteReaderAsync(_ct))
+        {
+            Assert.True(await reader.ReadAsync(_ct));
+        }
+
+        Assert.Equal(0, dataSource.LeasedConnections);
+    }
+
+    [Fact]
     public async Task Classifier_hard_cases_go_to_the_primary()
     {
         var cluster = UseShared(fixture.Cluster);
