@@ -126,6 +126,32 @@ public sealed class RoutedConnection : DbConnection
     public RoutedTransaction BeginReadOnlyTransaction(IsolationLevel isolationLevel = IsolationLevel.Unspecified, ReadPreference? readPreference = null) =>
         SyncPath.Result(BeginTransactionCoreAsync(isolationLevel, readOnly: true, readPreference, async: false, CancellationToken.None));
 
+    /// <summary>
+    /// Begins a read-write transaction on the primary whose COMMIT returns only after the synchronous standbys have
+    /// <em>applied</em> it (<c>SET LOCAL synchronous_commit = remote_apply</c>): its writes are visible there to anyone,
+    /// not only to this session. Needs synchronous standbys (<c>synchronous_standby_names</c>); costs the standbys'
+    /// apply time at commit.
+    /// </summary>
+    /// <param name="isolationLevel">The isolation level.</param>
+    /// <param name="cancellationToken">Cancels the begin.</param>
+    /// <returns>The transaction.</returns>
+    public async ValueTask<RoutedTransaction> BeginRemoteApplyTransactionAsync(IsolationLevel isolationLevel = IsolationLevel.Unspecified, CancellationToken cancellationToken = default)
+    {
+        var transaction = await BeginTransactionCoreAsync(isolationLevel, readOnly: false, null, async: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Npgsql sends the lazy BEGIN with this statement: one round trip.
+            using var command = new NpgsqlCommand("SET LOCAL synchronous_commit = remote_apply", transaction.Inner.Connection, transaction.Inner);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>Creates a routed command on this connection.</summary>
     /// <returns>The command.</returns>
     public new RoutedCommand CreateCommand() => new() { Connection = this };

@@ -142,6 +142,37 @@ public sealed class ReadYourWritesTests : ClusterTestBase
     }
 
     [Fact]
+    public async Task A_remote_apply_transaction_is_visible_on_the_synchronous_standby_when_commit_returns()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1, SynchronousReplicas = 1 });
+        var standby = cluster.Replicas[0];
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        await standby.SetReplayDelayAsync(TimeSpan.FromMilliseconds(500), _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+
+        // An ordinary commit returns once the standby has the WAL, not once it has applied it: not visible yet.
+        await using (var plain = await connection.BeginTransactionAsync(_ct))
+        {
+            await connection.ExecuteAsync("INSERT INTO kv VALUES (1, 'plain')", transaction: plain);
+            await plain.CommitAsync(_ct);
+        }
+
+        Assert.Equal(0L, await standby.ExecuteScalarAsync<long>("SELECT count(*) FROM kv WHERE k = 1", _ct));
+
+        // remote_apply: the commit waits for the standby to apply it, so anyone reading the standby sees it.
+        await using (var applied = await connection.BeginRemoteApplyTransactionAsync(cancellationToken: _ct))
+        {
+            await connection.ExecuteAsync("INSERT INTO kv VALUES (2, 'applied')", transaction: applied);
+            Assert.Equal("remote_apply", await connection.ExecuteScalarAsync<string>("SHOW synchronous_commit", transaction: applied));
+            await applied.CommitAsync(_ct);
+        }
+
+        Assert.Equal("applied", await standby.ExecuteScalarAsync<string>("SELECT v FROM kv WHERE k = 2", _ct));
+    }
+
+    [Fact]
     public async Task Reads_are_monotonic_when_replicas_are_at_different_positions()
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
