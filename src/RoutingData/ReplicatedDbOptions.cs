@@ -78,6 +78,13 @@ public sealed class ReplicatedDbOptions
     /// <value>The default value is true.</value>
     public bool ReadYourWrites { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether reads also advance the session (monotonic reads: never read older data
+    /// than already read). Each read then carries one more small statement in its round trip; off, only writes do.
+    /// </summary>
+    /// <value>The default value is true.</value>
+    public bool MonotonicReads { get; set; } = true;
+
     /// <summary>Gets or sets what a read does when no replica has caught up with its session.</summary>
     /// <value>The default value is <see cref="StaleReadPolicy.FallbackToPrimary"/>.</value>
     public StaleReadPolicy StaleReadPolicy { get; set; } = StaleReadPolicy.FallbackToPrimary;
@@ -120,6 +127,7 @@ public sealed class ReplicatedDbOptions
             InitialTopologyTimeout = InitialTopologyTimeout,
             FunctionCatalogRefreshInterval = FunctionCatalogRefreshInterval,
             ReadYourWrites = ReadYourWrites,
+            MonotonicReads = MonotonicReads,
             StaleReadPolicy = StaleReadPolicy,
             MaxReadYourWritesWait = MaxReadYourWritesWait,
             TokenSigningKey = TokenSigningKey,

@@ -45,19 +45,22 @@ internal static class BatchExecutor
         }
 
         var commands = batch.BatchCommands;
-
-        // The barrier (a Sync) after the last user statement commits it before the capture runs: captured any
-        // earlier, the insert position would be behind the commit record.
-        var last = commands[^1];
-        if (last.AppendErrorBarrier != true)
+        if (capture.CapturesPosition)
         {
-            last.AppendErrorBarrier = true;
-            barrierSetOn = last;
+            // For a write, the barrier (a Sync) after the last user statement commits it before the capture runs:
+            // captured any earlier, the insert position would be behind the commit record. Reads need no barrier.
+            var last = commands[^1];
+            if (capture.NeedsBarrier && last.AppendErrorBarrier != true)
+            {
+                last.AppendErrorBarrier = true;
+                barrierSetOn = last;
+            }
+
+            commands.Add(capture.Role == HostRole.Primary
+                ? primaryCapture ??= new NpgsqlBatchCommand(LsnCapture.PrimarySql)
+                : replicaCapture ??= new NpgsqlBatchCommand(LsnCapture.ReplicaSql));
         }
 
-        commands.Add(capture.Role == HostRole.Primary
-            ? primaryCapture ??= new NpgsqlBatchCommand(LsnCapture.PrimarySql)
-            : replicaCapture ??= new NpgsqlBatchCommand(LsnCapture.ReplicaSql));
         if (capture.RequiredReplayLsn != 0)
         {
             commands.Insert(0, check ??= new NpgsqlBatchCommand(LsnCapture.CheckSql));
@@ -81,7 +84,7 @@ internal static class BatchExecutor
 
     public static ValueTask<int> NonQueryAsync(NpgsqlBatch batch, CaptureTarget capture, bool async, CancellationToken cancellationToken)
     {
-        if (!capture.IsActive)
+        if (!capture.IsActive || (!capture.CapturesPosition && capture.RequiredReplayLsn == 0))
         {
             return async ? new ValueTask<int>(batch.ExecuteNonQueryAsync(cancellationToken)) : new ValueTask<int>(batch.ExecuteNonQuery());
         }
@@ -91,7 +94,7 @@ internal static class BatchExecutor
 
     public static ValueTask<object?> ScalarAsync(NpgsqlBatch batch, CaptureTarget capture, bool async, CancellationToken cancellationToken)
     {
-        if (!capture.IsActive)
+        if (!capture.IsActive || (!capture.CapturesPosition && capture.RequiredReplayLsn == 0))
         {
             return async ? new ValueTask<object?>(batch.ExecuteScalarAsync(cancellationToken)) : new ValueTask<object?>(batch.ExecuteScalar());
         }
@@ -105,7 +108,7 @@ internal static class BatchExecutor
         // connection under it: the wrapper does that when the reader closes.
         var closeOwner = (behavior & CommandBehavior.CloseConnection) != 0 ? owner : null;
         behavior &= ~CommandBehavior.CloseConnection;
-        if (!capture.IsActive && closeOwner is null)
+        if ((!capture.IsActive || (!capture.CapturesPosition && capture.RequiredReplayLsn == 0)) && closeOwner is null)
         {
             return async ? await batch.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : batch.ExecuteReader(behavior);
         }

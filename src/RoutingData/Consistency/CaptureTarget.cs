@@ -3,8 +3,14 @@ using RoutingData.Topology;
 namespace RoutingData.Consistency;
 
 /// <summary>Where a captured WAL position goes: the session's token and, for a replica, the host's known position.</summary>
-internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null)
+internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null, bool isWrite = true, bool capturesReads = true)
 {
+    /// <summary>Whether a trailing capture statement is appended (writes always; reads for monotonic reads).</summary>
+    public bool CapturesPosition => session is not null && (isWrite || capturesReads);
+
+    /// <summary>Whether the capture must run after a commit (an error barrier): only for what may write.</summary>
+    public bool NeedsBarrier => isWrite;
+
     /// <summary>When not 0: a freshness check leads the batch, and the read only counts if the replica has replayed this far.</summary>
     public ulong RequiredReplayLsn => requiredReplayLsn;
 

@@ -259,7 +259,15 @@ public sealed class RoutedConnection : DbConnection
             using var activity = RoutingDiagnostics.StartRouteActivity(route);
 
             // Inside a transaction the position is captured with its COMMIT instead.
-            var capture = new CaptureTarget(_transaction is null ? session : null, snapshot.SystemIdentifier, decision.Host, decision.Role, decision.Role == HostRole.Replica ? requiredReplayLsn : 0, snapshot.Primary);
+            var capture = new CaptureTarget(
+                _transaction is null ? session : null,
+                snapshot.SystemIdentifier,
+                decision.Host,
+                decision.Role,
+                decision.Role == HostRole.Replica ? requiredReplayLsn : 0,
+                snapshot.Primary,
+                isWrite: !classification.IsRead,
+                capturesReads: _dataSource.Options.MonotonicReads);
             var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
             var host = decision.Host;
             host.BeginCommand();

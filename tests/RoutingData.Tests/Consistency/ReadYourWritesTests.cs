@@ -173,6 +173,22 @@ public sealed class ReadYourWritesTests : ClusterTestBase
     }
 
     [Fact]
+    public async Task With_monotonic_reads_off_only_writes_advance_the_session()
+    {
+        var (_, dataSource) = await LaggingClusterAsync(TimeSpan.Zero, b => b.Options.MonotonicReads = false);
+        await using var _ = dataSource;
+        await using var connection = dataSource.CreateConnection();
+
+        await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 1");
+        Assert.Null(connection.ConsistencySession.Token);
+
+        await connection.ExecuteAsync("INSERT INTO kv VALUES (11, 'w')");
+        var afterWrite = connection.ConsistencySession.Token!.Value.Lsn;
+        Assert.Equal("w", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 11"));
+        Assert.Equal(afterWrite, connection.ConsistencySession.Token!.Value.Lsn);
+    }
+
+    [Fact]
     public async Task Reads_are_monotonic_when_replicas_are_at_different_positions()
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
