@@ -13,7 +13,9 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterMonitor : IAsyncDisposable
 {
-    // One round trip per probe; pg_walfile_name only runs on a primary (it errors on a standby).
+    // One round trip per probe; pg_walfile_name only runs on a primary (it errors on a standby). The replay delay
+    // is reported when replay is behind what was received, or when no WAL receiver runs (a disconnected standby
+    // has replayed all it got and would otherwise look current forever).
     private const string ProbeSql = """
         SELECT pg_is_in_recovery(),
                (SELECT system_identifier FROM pg_control_system()),
@@ -21,7 +23,8 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                     THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
                     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
                CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
-               CASE WHEN pg_is_in_recovery() AND pg_last_wal_replay_lsn() < pg_last_wal_receive_lsn()
+               CASE WHEN pg_is_in_recovery()
+                         AND (pg_last_wal_replay_lsn() < pg_last_wal_receive_lsn() OR NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver))
                     THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,
                current_setting('server_version'),
                current_setting('wal_block_size')::int,

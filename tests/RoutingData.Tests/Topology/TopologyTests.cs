@@ -47,6 +47,26 @@ public sealed class TopologyTests : ClusterTestBase
         Assert.Equal(RoutingReason.LagBound, last.LastRoute!.Value.Reason);
     }
 
+    [Fact]
+    public async Task A_replica_cut_off_from_the_primary_leaves_the_read_set_once_it_is_older_than_the_bound()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        var (cutOff, streaming) = (cluster.Replicas[0], cluster.Replicas[1]);
+        await cluster.Primary.ExecuteAsync("CREATE TABLE ticks (id int)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster, b => b.UseMaxReplicaLag(TimeSpan.FromSeconds(1)));
+
+        // Its WAL receiver can no longer connect: it has replayed everything it received, and nothing new arrives.
+        await cutOff.ExecuteAsync("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'", _ct);
+        await cutOff.ExecuteAsync("SELECT pg_reload_conf()", _ct);
+        await cluster.Primary.ExecuteAsync("INSERT INTO ticks VALUES (1)", _ct);
+        await WaitForHostAsync(dataSource, cutOff.Port, h => !h.TakesReads, "the cut-off replica to leave the read set");
+
+        Assert.True(dataSource.GetHosts().Single(h => h.Host.EndsWith($":{streaming.Port}", StringComparison.Ordinal)).TakesReads);
+        await using var connection = dataSource.CreateConnection();
+        Assert.Equal(streaming.Port, (await WhereAsync(connection)).Port);
+    }
+
     private async Task WaitForHostAsync(ReplicatedDataSource dataSource, int port, Func<HostStatus, bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
