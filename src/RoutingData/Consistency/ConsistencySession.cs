@@ -46,17 +46,7 @@ public sealed class ConsistencySession
             Volatile.Write(ref _systemIdentifier, systemIdentifier);
         }
 
-        var current = Volatile.Read(ref _lsn);
-        while (lsn > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _lsn, lsn, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
+        Internal.InterlockedMax.Raise(ref _lsn, lsn);
     }
 
     /// <summary>Forgets the token (an ignored invalid token).</summary>

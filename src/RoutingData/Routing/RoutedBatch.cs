@@ -96,19 +96,19 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
 
     /// <inheritdoc />
     public override int ExecuteNonQuery() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedBatch>.NonQuery, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedBatch>.NonQuery, async: true, cancellationToken).AsTask();
 
     /// <inheritdoc />
     public override object? ExecuteScalar() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedBatch>.Scalar, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedBatch>.Scalar, async: true, cancellationToken).AsTask();
 
     void IRoutedExecutable.OnRouted(in RouteInfo route) => LastRoute = route;
 
@@ -117,11 +117,11 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
 
     /// <inheritdoc />
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, BatchOperations<RoutedBatch>.Reader, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
-        await RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: true, cancellationToken).ConfigureAwait(false);
+        await RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, BatchOperations<RoutedBatch>.Reader, async: true, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public override void Dispose()
@@ -130,22 +130,10 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
         base.Dispose();
     }
 
-    private static readonly Func<RoutedBatch, ExecutionRequest, ValueTask<int>> NonQuery =
-        static (batch, request) => batch._prepareRequested
-            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.NonQueryAsync(b, r.Capture, r.Async, r.CancellationToken))
-            : BatchExecutor.NonQueryAsync(batch.Bind(request), request.Capture, request.Async, request.CancellationToken);
+    bool IRoutedExecutable.PrepareRequested => _prepareRequested;
 
-    private static readonly Func<RoutedBatch, ExecutionRequest, ValueTask<object?>> Scalar =
-        static (batch, request) => batch._prepareRequested
-            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.ScalarAsync(b, r.Capture, r.Async, r.CancellationToken))
-            : BatchExecutor.ScalarAsync(batch.Bind(request), request.Capture, request.Async, request.CancellationToken);
-
-    private static readonly Func<RoutedBatch, ExecutionRequest, ValueTask<DbDataReader>> Reader =
-        static (batch, request) => batch._prepareRequested
-            ? BatchExecutor.PrepareThenAsync(batch.Bind(request), request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Owner, r.Async, r.CancellationToken))
-            : BatchExecutor.ReaderAsync(batch.Bind(request), request.Behavior, request.Capture, request.Owner, request.Async, request.CancellationToken);
-
-    private NpgsqlBatch Bind(in ExecutionRequest request)
+    /// <summary>Points the batch at the chosen connection and arranges the consistency statements.</summary>
+    NpgsqlBatch IRoutedExecutable.Bind(in ExecutionRequest request)
     {
         BatchExecutor.Strip(_inner, _check, _primaryCapture, _replicaCapture, ref _barrierSetOn);
         if (_executed)

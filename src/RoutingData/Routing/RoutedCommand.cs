@@ -146,19 +146,19 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 
     /// <inheritdoc />
     public override int ExecuteNonQuery() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedCommand>.NonQuery, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, NonQuery, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedCommand>.NonQuery, async: true, cancellationToken).AsTask();
 
     /// <inheritdoc />
     public override object? ExecuteScalar() =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedCommand>.Scalar, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, Scalar, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, CommandBehavior.Default, BatchOperations<RoutedCommand>.Scalar, async: true, cancellationToken).AsTask();
 
     void IRoutedExecutable.OnRouted(in RouteInfo route) => LastRoute = route;
 
@@ -167,11 +167,11 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 
     /// <inheritdoc />
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) =>
-        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: false, CancellationToken.None));
+        SyncPath.Result(RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, BatchOperations<RoutedCommand>.Reader, async: false, CancellationToken.None));
 
     /// <inheritdoc />
     protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
-        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, Reader, async: true, cancellationToken).AsTask();
+        RoutedConnectionOrThrow().ExecuteAsync(this, Classify(), ReadPreference, StaleReadPolicy, behavior, BatchOperations<RoutedCommand>.Reader, async: true, cancellationToken).AsTask();
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -185,36 +185,10 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
         base.Dispose(disposing);
     }
 
-    // Static lambdas: cached delegates, no allocation per execution.
-    private static readonly Func<RoutedCommand, ExecutionRequest, ValueTask<int>> NonQuery =
-        static (command, request) =>
-        {
-            var batch = command.Bind(request);
-            return command._prepareRequested
-                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.NonQueryAsync(b, r.Capture, r.Async, r.CancellationToken))
-                : BatchExecutor.NonQueryAsync(batch, request.Capture, request.Async, request.CancellationToken);
-        };
+    bool IRoutedExecutable.PrepareRequested => _prepareRequested;
 
-    private static readonly Func<RoutedCommand, ExecutionRequest, ValueTask<object?>> Scalar =
-        static (command, request) =>
-        {
-            var batch = command.Bind(request);
-            return command._prepareRequested
-                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.ScalarAsync(b, r.Capture, r.Async, r.CancellationToken))
-                : BatchExecutor.ScalarAsync(batch, request.Capture, request.Async, request.CancellationToken);
-        };
-
-    private static readonly Func<RoutedCommand, ExecutionRequest, ValueTask<DbDataReader>> Reader =
-        static (command, request) =>
-        {
-            var batch = command.Bind(request);
-            return command._prepareRequested
-                ? BatchExecutor.PrepareThenAsync(batch, request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Owner, r.Async, r.CancellationToken))
-                : BatchExecutor.ReaderAsync(batch, request.Behavior, request.Capture, request.Owner, request.Async, request.CancellationToken);
-        };
-
-    /// <summary>Points the batch at the chosen connection and arranges the capture statement.</summary>
-    private NpgsqlBatch Bind(in ExecutionRequest request)
+    /// <summary>Points the batch at the chosen connection and arranges the consistency statements.</summary>
+    NpgsqlBatch IRoutedExecutable.Bind(in ExecutionRequest request)
     {
         var batch = _batch;
         if (_classification.IsMultiStatement && MultiStatementBatch() is { } multi)

@@ -37,20 +37,7 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     /// </summary>
     public ulong KnownLsn => Volatile.Read(ref _knownLsn);
 
-    public void AdvanceKnownLsn(ulong lsn)
-    {
-        var current = Volatile.Read(ref _knownLsn);
-        while (lsn > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _knownLsn, lsn, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
+    public void AdvanceKnownLsn(ulong lsn) => Internal.InterlockedMax.Raise(ref _knownLsn, lsn);
 
     /// <summary>
     /// Remembers that a freshness check on this replica just failed for <paramref name="lsn"/>: for a short while,

@@ -1,0 +1,20 @@
+namespace RoutingData.Internal;
+
+/// <summary>Lock-free "raise to at least": positions only ever move forward.</summary>
+internal static class InterlockedMax
+{
+    public static void Raise(ref ulong location, ulong value)
+    {
+        var current = Volatile.Read(ref location);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref location, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}
