@@ -110,6 +110,8 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// <summary>Physical connections currently borrowed by routed connections (for leak tests).</summary>
     internal int LeasedConnections => Volatile.Read(ref _leasedConnections);
 
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
     internal void OnPhysicalLeased() => Interlocked.Increment(ref _leasedConnections);
 
     internal void OnPhysicalReturned() => Interlocked.Decrement(ref _leasedConnections);

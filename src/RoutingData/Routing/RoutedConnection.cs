@@ -228,6 +228,7 @@ public sealed class RoutedConnection : DbConnection
             throw new InvalidOperationException("The connection is not open.");
         }
 
+        _dataSource.ThrowIfDisposed();
         var monitor = _dataSource.Monitor;
         var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
         var session = _dataSource.Options.ReadYourWrites ? EffectiveSession : null;

@@ -95,6 +95,8 @@ internal sealed class ClusterMonitor : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Commands still waiting for the first round fail at once instead of timing out.
+        _firstRound.TrySetException(new ObjectDisposedException(nameof(ReplicatedDataSource)));
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
