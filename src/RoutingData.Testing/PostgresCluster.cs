@@ -484,6 +484,17 @@ public sealed class PostgresCluster : IAsyncDisposable
             timeout,
             FormattableString.Invariant($"{replicas} replica(s) to stream from {Primary.Name}"),
             cancellationToken).ConfigureAwait(false);
+
+        // A synchronous standby is reported 'async' for a moment after it starts streaming; ready means sync.
+        var synchronous = Options.SynchronousReplicas;
+        if (synchronous > 0)
+        {
+            await WaitUntilAsync(
+                async ct => await Primary.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')", ct).ConfigureAwait(false) >= synchronous,
+                timeout,
+                FormattableString.Invariant($"{synchronous} synchronous standby(s) to be reported sync by {Primary.Name}"),
+                cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private Task WaitForStreamingFromAsync(PostgresNode primary, PostgresNode standby, CancellationToken cancellationToken) =>

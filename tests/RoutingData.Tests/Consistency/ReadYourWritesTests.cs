@@ -148,7 +148,7 @@ public sealed class ReadYourWritesTests : ClusterTestBase
         var standby = cluster.Replicas[0];
         await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text)", _ct);
         await cluster.WaitForReplicasAsync(cancellationToken: _ct);
-        await standby.SetReplayDelayAsync(TimeSpan.FromMilliseconds(500), _ct);
+        await standby.SetReplayDelayAsync(TimeSpan.FromMilliseconds(1500), _ct);
         await using var dataSource = await CreateDataSourceAsync(cluster);
         await using var connection = await dataSource.OpenConnectionAsync(_ct);
 
