@@ -332,6 +332,35 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
     }
 
     [Fact]
+    public async Task Command_timeouts_and_cancellation_reach_the_server_through_the_routed_path()
+    {
+        var cluster = UseShared(fixture.Cluster);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+
+        await using (var slow = connection.CreateCommand())
+        {
+            slow.CommandText = "SELECT pg_sleep(10)";
+            slow.CommandTimeout = 1;
+            var timeout = await Assert.ThrowsAnyAsync<NpgsqlException>(() => slow.ExecuteScalarAsync(_ct));
+            Assert.IsType<TimeoutException>(timeout.InnerException);
+        }
+
+        using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(_ct))
+        {
+            await using var slow = connection.CreateCommand();
+            slow.CommandText = "SELECT pg_sleep(10)";
+            cancel.CancelAfter(TimeSpan.FromMilliseconds(300));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => slow.ExecuteScalarAsync(cancel.Token));
+        }
+
+        // The logical connection is still usable afterwards.
+        Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT 1"));
+        await connection.CloseAsync();
+        Assert.Equal(0, dataSource.LeasedConnections);
+    }
+
+    [Fact]
     public async Task Classifier_hard_cases_go_to_the_primary()
     {
         var cluster = UseShared(fixture.Cluster);
