@@ -63,8 +63,6 @@ public sealed class ReplicatedDataSource : DbDataSource
 
     internal string HostList { get; }
 
-    internal IReadOnlyList<HostRuntime> HostRuntimes => _hosts;
-
     /// <summary>
     /// The session's position if it can be used with this cluster; 0 for no session. A token of another cluster, or
     /// one further ahead of the primary than <see cref="ReplicatedDbOptions.MaxTokenAheadBytes"/>, is rejected or dropped.

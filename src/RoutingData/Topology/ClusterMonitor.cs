@@ -43,7 +43,6 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private readonly TaskCompletionSource _firstRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile ClusterSnapshot _snapshot;
     private Task? _loop;
-    private long _version;
     private int _newestPrimaryTimeline;
     private DateTimeOffset _catalogLoadedAt = DateTimeOffset.MinValue;
 
@@ -61,7 +60,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             _states[i] = new HostState { Host = hosts[i], Health = HostHealth.Unknown };
         }
 
-        _snapshot = ClusterSnapshot.Create(_states, options, 0);
+        _snapshot = ClusterSnapshot.Create(_states, options);
     }
 
     /// <summary>The latest snapshot; read without a lock on every command.</summary>
@@ -274,7 +273,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private void Publish()
     {
         var previous = _snapshot;
-        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, Interlocked.Increment(ref _version), _newestPrimaryTimeline);
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline);
         _newestPrimaryTimeline = Math.Max(_newestPrimaryTimeline, snapshot.Primary?.Timeline ?? 0);
         _snapshot = snapshot;
         if (previous.Primary?.Host != snapshot.Primary?.Host && previous.Primary is not null)

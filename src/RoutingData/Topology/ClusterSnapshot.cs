@@ -9,7 +9,7 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterSnapshot
 {
-    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, Exception? fault, long version, ulong systemIdentifier)
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, Exception? fault, ulong systemIdentifier)
     {
         SystemIdentifier = systemIdentifier;
         Hosts = hosts;
@@ -18,7 +18,6 @@ internal sealed class ClusterSnapshot
         LaggingReplicas = laggingReplicas;
         LagBytes = lagBytes;
         Fault = fault;
-        Version = version;
     }
 
     /// <summary>Every host, by <see cref="HostRuntime.Index"/>.</summary>
@@ -39,17 +38,14 @@ internal sealed class ClusterSnapshot
     /// <summary>A problem that forbids routing at all, e.g. hosts from two different clusters.</summary>
     public Exception? Fault { get; }
 
-    public long Version { get; }
-
     /// <summary>The cluster's <c>system_identifier</c>; 0 until a host has answered (or when hosts disagree).</summary>
     public ulong SystemIdentifier { get; }
 
     /// <param name="hosts">Every host's latest state.</param>
     /// <param name="options">The lag bounds.</param>
-    /// <param name="version">The snapshot number.</param>
     /// <param name="fencedBelowTimeline">The newest primary timeline seen so far: a claimant on an older timeline is a
     /// stale split-brain primary and is never written to (G4), even while the newer primary misses a probe.</param>
-    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, long version, int fencedBelowTimeline = 0)
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0)
     {
         Exception? fault = null;
 
@@ -123,7 +119,7 @@ internal sealed class ClusterSnapshot
             (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
         }
 
-        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, fault, version, mismatch ? 0 : (ulong)(systemId ?? 0));
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, fault, mismatch ? 0 : (ulong)(systemId ?? 0));
     }
 
     /// <summary>One line per host, for exception messages: role, health, lag and the last error.</summary>
