@@ -40,6 +40,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         _tokenCodec = new Consistency.TokenCodec(options.TokenSigningKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : null);
         _classifier = new StatementClassifier(FunctionCatalog.CreateDefault(options.ReadOnlyFunctions, options.WritingFunctions));
         Monitor = new ClusterMonitor(hosts, options, timeProvider, loggerFactory.CreateLogger<ClusterMonitor>(), catalog => _classifier = new StatementClassifier(catalog));
+        Clock = new Consistency.PrimaryPositionClock(() => Monitor.Snapshot, options.LsnCaptureInterval, options.TopologyProbeTimeout, timeProvider, Logger);
         Monitor.Start();
     }
 
@@ -52,6 +53,9 @@ public sealed class ReplicatedDataSource : DbDataSource
     internal ReplicatedDbOptions Options { get; }
 
     internal ClusterMonitor Monitor { get; }
+
+    /// <summary>The shared background capture of the primary's position (<see cref="LsnCaptureMode.Background"/>; also resolves failed commands in either mode).</summary>
+    internal Consistency.PrimaryPositionClock Clock { get; }
 
     internal Router Router { get; }
 
@@ -67,13 +71,57 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// The session's position if it can be used with this cluster; 0 for no session. A token of another cluster, or
     /// one further ahead of the primary than <see cref="ReplicatedDbOptions.MaxTokenAheadBytes"/>, is rejected or dropped.
     /// </summary>
-    internal ulong ValidateSession(ConsistencySession session, ClusterSnapshot snapshot)
+    /// <summary>
+    /// Folds what captures already cover into the session and returns the position a replica must have replayed for
+    /// it: <see cref="Consistency.SessionPosition.MinLsn"/> is <see cref="ulong.MaxValue"/> while a command's position on the primary
+    /// is still pending (only the primary may serve), and <see cref="Consistency.SessionPosition.OnlyReplica"/> is the replica the
+    /// session last read from while no later reading of it exists (only it, or the primary, may serve).
+    /// Allocation-free; no I/O.
+    /// </summary>
+    internal Consistency.SessionPosition ResolveSession(ConsistencySession session, ClusterSnapshot snapshot)
     {
-        if (session.IsUncertain)
+        var pending = session.PrimaryPendingSince;
+        if (pending != 0)
         {
-            return ulong.MaxValue; // Reads go to the primary until a capture there restores the position.
+            if (!Clock.TryResolve(pending, out var lsn, out var systemIdentifier))
+            {
+                return new Consistency.SessionPosition(ulong.MaxValue, null, pending);
+            }
+
+            session.Advance(systemIdentifier, lsn);
+            session.ClearPrimary(pending);
         }
 
+        Topology.HostRuntime? onlyReplica = null;
+        if (session.LastReplicaRead is { } mark)
+        {
+            if (mark.IsResolved)
+            {
+                session.Advance(0, mark.Host.KnownLsn);
+            }
+            else if (Router.IsEligible(snapshot, mark.Host))
+            {
+                onlyReplica = mark.Host;
+            }
+            else if (Clock.TryResolve(Volatile.Read(ref mark.Since), out var lsn, out var systemIdentifier))
+            {
+                // The replica left: the primary's position after the read is past anything it had.
+                session.Advance(systemIdentifier, lsn);
+            }
+            else
+            {
+                var since = Volatile.Read(ref mark.Since);
+                Clock.Demand(since);
+                return new Consistency.SessionPosition(ulong.MaxValue, null, since);
+            }
+        }
+
+        return new Consistency.SessionPosition(ValidateSession(session, snapshot), onlyReplica, 0);
+    }
+
+    /// <summary>Checks the session's resolved token against the cluster; returns the position reads need.</summary>
+    internal ulong ValidateSession(ConsistencySession session, ClusterSnapshot snapshot)
+    {
         var lsn = session.Lsn;
         if (lsn == 0)
         {
@@ -165,7 +213,104 @@ public sealed class ReplicatedDataSource : DbDataSource
     public string? ExportSession(ConsistencySession session)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return session.Token is { } token ? _tokenCodec.Encode(token) : null;
+        return Internal.SyncPath.Result(GetSessionTokenCoreAsync(session, async: false, CancellationToken.None)) is { } token ? _tokenCodec.Encode(token) : null;
+    }
+
+    /// <summary>
+    /// Exports the session as a compact string (see <see cref="ExportSession"/>), first waiting for the position of its
+    /// latest commands if a background capture has not covered them yet (usually it has: it runs within
+    /// <see cref="ReplicatedDbOptions.LsnCaptureInterval"/> of a write).
+    /// </summary>
+    /// <param name="session">The session to export.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The token string, or null if the session has no position yet.</returns>
+    public async ValueTask<string?> ExportSessionAsync(ConsistencySession session, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return await GetSessionTokenCoreAsync(session, async: true, cancellationToken).ConfigureAwait(false) is { } token ? _tokenCodec.Encode(token) : null;
+    }
+
+    /// <summary>
+    /// Gets the session's complete token: like <see cref="ConsistencySession.Token"/>, but first resolves the position of
+    /// commands a background capture has not covered yet (capturing it now if needed).
+    /// </summary>
+    /// <param name="session">The session.</param>
+    /// <param name="cancellationToken">Cancels the capture.</param>
+    /// <returns>The token, or null if the session has no position yet.</returns>
+    public async ValueTask<ConsistencyToken?> GetSessionTokenAsync(ConsistencySession session, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return await GetSessionTokenCoreAsync(session, async: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<ConsistencyToken?> GetSessionTokenCoreAsync(ConsistencySession session, bool async, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var snapshot = Monitor.HasCompletedFirstRound ? Monitor.Snapshot : await Monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
+        var position = ResolveSession(session, snapshot);
+        if (position.PendingSince != 0)
+        {
+            // A token leaves this process (or a caller wants it exact): capture now rather than wait for the background.
+            await Clock.CaptureNowAsync(async, cancellationToken).ConfigureAwait(false);
+            position = ResolveSession(session, Monitor.Snapshot);
+            if (position.PendingSince != 0)
+            {
+                throw new NoSuitableHostException($"The position of the session's latest commands could not be captured on the primary. Hosts: {Monitor.Snapshot.Describe()}");
+            }
+        }
+
+        if (position.OnlyReplica is { } replica && session.LastReplicaRead is { } mark)
+        {
+            try
+            {
+                await ReadReplicaPositionAsync(replica, async, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NpgsqlException)
+            {
+                // The replica is gone; the primary's position below covers what it had.
+            }
+
+            if (mark.IsResolved)
+            {
+                session.Advance(0, replica.KnownLsn);
+            }
+            else
+            {
+                var since = Volatile.Read(ref mark.Since);
+                await Clock.CaptureNowAsync(async, cancellationToken).ConfigureAwait(false);
+                if (Clock.TryResolve(since, out var lsn, out var systemIdentifier))
+                {
+                    session.Advance(systemIdentifier, lsn);
+                }
+            }
+        }
+
+        return session.Token;
+    }
+
+    private async ValueTask ReadReplicaPositionAsync(Topology.HostRuntime replica, bool async, CancellationToken cancellationToken)
+    {
+        var startedAt = Clock.Now();
+        var connection = async ? await replica.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false) : replica.DataSource.OpenConnection();
+        try
+        {
+            using var command = new NpgsqlCommand("SELECT pg_last_wal_replay_lsn()", connection);
+            if ((async ? await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) : command.ExecuteScalar()) is NpgsqlTypes.NpgsqlLogSequenceNumber lsn)
+            {
+                replica.AdvanceKnownLsn((ulong)lsn, startedAt);
+            }
+        }
+        finally
+        {
+            if (async)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                connection.Dispose();
+            }
+        }
     }
 
     /// <summary>
@@ -254,6 +399,7 @@ public sealed class ReplicatedDataSource : DbDataSource
             return;
         }
 
+        await Clock.DisposeAsync().ConfigureAwait(false);
         await Monitor.DisposeAsync().ConfigureAwait(false);
         foreach (var host in _hosts)
         {

@@ -85,6 +85,19 @@ public sealed class ReplicatedDbOptions
     /// <value>The default value is true.</value>
     public bool MonotonicReads { get; set; } = true;
 
+    /// <summary>Gets or sets how sessions learn the WAL position of their commands.</summary>
+    /// <value>The default value is <see cref="LsnCaptureMode.Background"/>.</value>
+    public LsnCaptureMode LsnCapture { get; set; } = LsnCaptureMode.Background;
+
+    /// <summary>
+    /// Gets or sets the shortest time between two background captures of the primary's position
+    /// (<see cref="LsnCaptureMode.Background"/>): one capture covers every command acknowledged before it started, so this
+    /// bounds the captures to one per interval however many sessions write, and a read right after a write waits at most
+    /// about this long (plus a round trip) for its position.
+    /// </summary>
+    /// <value>The default value is 2 milliseconds.</value>
+    public TimeSpan LsnCaptureInterval { get; set; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>Gets or sets what a read does when no replica has caught up with its session.</summary>
     /// <value>The default value is <see cref="StaleReadPolicy.FallbackToPrimary"/>.</value>
     public StaleReadPolicy StaleReadPolicy { get; set; } = StaleReadPolicy.FallbackToPrimary;
@@ -128,6 +141,8 @@ public sealed class ReplicatedDbOptions
             FunctionCatalogRefreshInterval = FunctionCatalogRefreshInterval,
             ReadYourWrites = ReadYourWrites,
             MonotonicReads = MonotonicReads,
+            LsnCapture = LsnCapture,
+            LsnCaptureInterval = LsnCaptureInterval,
             StaleReadPolicy = StaleReadPolicy,
             MaxReadYourWritesWait = MaxReadYourWritesWait,
             TokenSigningKey = TokenSigningKey,

@@ -97,6 +97,15 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
         }
 
         Positive(problems, nameof(options.MaxReadYourWritesWait), options.MaxReadYourWritesWait);
+        if (!Enum.IsDefined(options.LsnCapture))
+        {
+            problems.Add($"LsnCapture '{options.LsnCapture}' is not an LsnCaptureMode ({string.Join(", ", Enum.GetNames<LsnCaptureMode>())}).");
+        }
+
+        if (options.LsnCaptureInterval < TimeSpan.Zero || options.LsnCaptureInterval > TimeSpan.FromSeconds(1))
+        {
+            problems.Add($"LsnCaptureInterval is {options.LsnCaptureInterval}; it must be between 0 and 1 second.");
+        }
         if (options.MaxTokenAheadBytes <= 0)
         {
             problems.Add($"MaxTokenAheadBytes {options.MaxTokenAheadBytes} must be positive.");

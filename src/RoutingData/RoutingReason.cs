@@ -44,4 +44,10 @@ public enum RoutingReason
 
     /// <summary>A read was cancelled by a hot-standby recovery conflict (40001) and re-run on another host.</summary>
     RecoveryConflictRetry,
+
+    /// <summary>
+    /// A read right after the session's command on the primary, before the background capture of that command's
+    /// position landed (<see cref="LsnCaptureMode.Background"/>): only the primary is sure to have it.
+    /// </summary>
+    PositionPending,
 }

@@ -27,9 +27,9 @@ internal static class RoutingTestHelpers
     }
 
     /// <summary>Waits until every replica has replayed the session's position, so its reads may go to replicas again.</summary>
-    public static async Task WaitForSessionAsync(PostgresCluster cluster, ConsistencySession session)
+    public static async Task WaitForSessionAsync(PostgresCluster cluster, ReplicatedDataSource dataSource, ConsistencySession session)
     {
-        if (session.Token is not { } token)
+        if (await dataSource.GetSessionTokenAsync(session, TestContext.Current.CancellationToken) is not { } token)
         {
             return;
         }

@@ -108,12 +108,12 @@ internal static class BatchExecutor
         // connection under it: the wrapper does that when the reader closes.
         var closeOwner = (behavior & CommandBehavior.CloseConnection) != 0 ? owner : null;
         behavior &= ~CommandBehavior.CloseConnection;
-        if ((!capture.IsActive || (!capture.CapturesPosition && capture.RequiredReplayLsn == 0)) && closeOwner is null)
+        if ((!capture.IsActive || (!capture.CapturesPosition && capture.RequiredReplayLsn == 0 && !capture.MarksCompletion)) && closeOwner is null)
         {
             return async ? await batch.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : batch.ExecuteReader(behavior);
         }
 
-        if (capture.IsActive)
+        if (capture.CapturesPosition)
         {
             // SingleResult/SingleRow would let Npgsql skip the capture; the wrapper hides it instead.
             behavior &= ~(CommandBehavior.SingleResult | CommandBehavior.SingleRow);

@@ -2,11 +2,18 @@ using RoutingData.Topology;
 
 namespace RoutingData.Consistency;
 
-/// <summary>Where a captured WAL position goes: the session's token and, for a replica, the host's known position.</summary>
-internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null, bool isWrite = true, bool capturesReads = true)
+/// <summary>
+/// Where a command's WAL position goes: the session's token and, for a replica, the host's known position. With a
+/// <paramref name="background"/> capture (<see cref="LsnCaptureMode.Background"/>) nothing rides in the round trip: the command's
+/// completion is marked on the session and the clock captures the position afterwards.
+/// </summary>
+internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null, bool isWrite = true, bool capturesReads = true, PrimaryPositionClock? clock = null, bool background = false)
 {
     /// <summary>Whether a trailing capture statement is appended (writes always; reads for monotonic reads).</summary>
-    public bool CapturesPosition => session is not null && (isWrite || capturesReads);
+    public bool CapturesPosition => session is not null && !background && (isWrite || capturesReads);
+
+    /// <summary>Whether the command's completion is marked on the session for a background capture (see <see cref="Complete"/>).</summary>
+    public bool MarksCompletion => session is not null && background && clock is not null && (isWrite || capturesReads);
 
     /// <summary>Whether the capture must run after a commit (an error barrier): only for what may write.</summary>
     public bool NeedsBarrier => isWrite;
@@ -60,12 +67,55 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
         }
 
         session?.Advance(systemIdentifier, lsn);
-        if (role == HostRole.Primary)
+        if (role == HostRole.Primary && session is not null)
         {
-            // Taken after everything this session committed: the position is certain again.
-            session?.ClearUncertain();
+            // Taken after everything this session committed: nothing is pending any more.
+            session.ClearPrimary(session.PrimaryPendingSince);
         }
 
         host?.AdvanceKnownLsn(lsn);
+    }
+
+    /// <summary>
+    /// Marks the command as finished now (all its results read, its implicit transaction committed): on the primary the
+    /// session waits for a capture that starts later; on a replica it remembers the host for monotonic reads.
+    /// </summary>
+    public void Complete()
+    {
+        if (!MarksCompletion)
+        {
+            return;
+        }
+
+        var now = clock!.Now();
+        if (role == HostRole.Primary)
+        {
+            session!.MarkPrimary(now);
+            clock.Demand(now);
+        }
+        else if (capturesReads && host is not null)
+        {
+            session!.MarkReplicaRead(host, now);
+        }
+    }
+
+    /// <summary>The command failed on the primary: it may still have committed, so its session waits for a capture.</summary>
+    public void Failed()
+    {
+        if (session is null || role != HostRole.Primary)
+        {
+            return;
+        }
+
+        if (clock is null)
+        {
+            // Only the next same-round-trip capture on the primary clears this.
+            session.MarkPrimary(long.MaxValue);
+            return;
+        }
+
+        var now = clock.Now();
+        session.MarkPrimary(now);
+        clock.Demand(now);
     }
 }

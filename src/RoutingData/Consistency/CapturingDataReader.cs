@@ -9,7 +9,8 @@ namespace RoutingData.Consistency;
 
 /// <summary>
 /// Hands the user's results over unchanged and hides the trailing capture result: when the user moves past the
-/// last result (or closes the reader), it reads the captured LSN and reports it. Delegates everything else.
+/// last result (or closes the reader), it reads the captured LSN and reports it; with background capture it marks
+/// the command finished when it closes. Delegates everything else.
 /// </summary>
 internal sealed class CapturingDataReader : DbDataReader
 {
@@ -205,6 +206,7 @@ internal sealed class CapturingDataReader : DbDataReader
             await NextResultCoreAsync(async, CancellationToken.None).ConfigureAwait(false);
         }
 
+        var wasOpen = !_inner.IsClosed;
         if (async)
         {
             await _inner.CloseAsync().ConfigureAwait(false);
@@ -212,6 +214,12 @@ internal sealed class CapturingDataReader : DbDataReader
         else
         {
             _inner.Close();
+        }
+
+        // Only now has everything the batch did finished (its implicit transaction commits at the end).
+        if (wasOpen)
+        {
+            _target.Complete();
         }
 
         if (_closeOwner is { State: ConnectionState.Open })

@@ -12,7 +12,8 @@ public sealed class ConsistencySession
 {
     private ulong _systemIdentifier;
     private ulong _lsn;
-    private bool _uncertain;
+    private long _primaryPendingSince;
+    private ReplicaMark? _replicaMark;
 
     /// <summary>Gets the session's token, or null before its first command.</summary>
     public ConsistencyToken? Token
@@ -29,12 +30,33 @@ public sealed class ConsistencySession
 
     internal ulong Lsn => Volatile.Read(ref _lsn);
 
-    /// <summary>A write may have committed without its position being captured: read from the primary until the next primary capture.</summary>
-    internal bool IsUncertain => Volatile.Read(ref _uncertain);
+    /// <summary>
+    /// When (a <see cref="TimeProvider"/> timestamp) this session last finished a command on the primary whose position
+    /// is not captured yet; 0 when none. Until a capture that started later resolves it, reads go to the primary.
+    /// </summary>
+    internal long PrimaryPendingSince => Volatile.Read(ref _primaryPendingSince);
 
-    internal void MarkUncertain() => Volatile.Write(ref _uncertain, true);
+    /// <summary>The replica this session last read from, and when; its position is resolved from a later reading of that host.</summary>
+    internal ReplicaMark? LastReplicaRead => Volatile.Read(ref _replicaMark);
 
-    internal void ClearUncertain() => Volatile.Write(ref _uncertain, false);
+    /// <summary>Records a command on the primary finished at <paramref name="acknowledgedAt"/> (or failed then: it may have committed).</summary>
+    internal void MarkPrimary(long acknowledgedAt) => Internal.InterlockedMax.Raise(ref _primaryPendingSince, acknowledgedAt);
+
+    /// <summary>A capture resolved the primary position up to <paramref name="since"/>; a later mark stays.</summary>
+    internal void ClearPrimary(long since) => Interlocked.CompareExchange(ref _primaryPendingSince, 0, since);
+
+    /// <summary>Records a read on <paramref name="host"/> acknowledged at <paramref name="acknowledgedAt"/>; allocates only when the host changes.</summary>
+    internal void MarkReplicaRead(Topology.HostRuntime host, long acknowledgedAt)
+    {
+        var mark = Volatile.Read(ref _replicaMark);
+        if (mark is not null && mark.Host == host)
+        {
+            Internal.InterlockedMax.Raise(ref mark.Since, acknowledgedAt);
+            return;
+        }
+
+        Volatile.Write(ref _replicaMark, new ReplicaMark(host, acknowledgedAt));
+    }
 
     internal ulong SystemIdentifier => Volatile.Read(ref _systemIdentifier);
 
@@ -54,5 +76,18 @@ public sealed class ConsistencySession
     {
         Volatile.Write(ref _lsn, 0);
         Volatile.Write(ref _systemIdentifier, 0);
+    }
+
+    /// <summary>A replica this session read from and the latest acknowledgement of such a read (only ever raised).</summary>
+    internal sealed class ReplicaMark(Topology.HostRuntime host, long since)
+    {
+        public readonly Topology.HostRuntime Host = host;
+
+#pragma warning disable CA1051 // Raised in place with Interlocked.
+        public long Since = since;
+#pragma warning restore CA1051
+
+        /// <summary>Whether a reading of the host that started after the last read has been seen.</summary>
+        public bool IsResolved => Host.ReadingStartedAt > Volatile.Read(ref Since);
     }
 }

@@ -38,12 +38,12 @@ internal sealed class ReplicaSelector(LoadBalancingStrategy strategy)
     }
 
     /// <summary>The candidate with the lowest smoothed round-trip time, including the primary (always caught up).</summary>
-    public static HostState? SelectNearest(HostState? primary, HostState[] eligible, HostRuntime? exclude, ulong minLsn = 0)
+    public static HostState? SelectNearest(HostState? primary, HostState[] eligible, HostRuntime? exclude, ulong minLsn = 0, HostRuntime? only = null)
     {
         HostState? best = primary is not null && primary.Host != exclude ? primary : null;
         foreach (var host in eligible)
         {
-            if (IsCandidate(host, exclude, minLsn) && (best is null || host.RoundTripTime < best.RoundTripTime))
+            if (IsCandidate(host, exclude, minLsn) && (only is null || host.Host == only) && (best is null || host.RoundTripTime < best.RoundTripTime))
             {
                 best = host;
             }

@@ -231,16 +231,32 @@ public sealed class RoutedConnection : DbConnection
         _dataSource.ThrowIfDisposed();
         var monitor = _dataSource.Monitor;
         var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
-        var session = _dataSource.Options.ReadYourWrites ? EffectiveSession : null;
-        var minLsn = session is null ? 0 : _dataSource.ValidateSession(session, snapshot);
-        var decision = Decide(snapshot, classification, commandPreference, minLsn, out var notCaughtUp);
+        var options = _dataSource.Options;
+        var session = options.ReadYourWrites ? EffectiveSession : null;
+        var position = default(SessionPosition);
+        if (session is not null && classification.IsRead && _transaction is null && !_pinnedToPrimary && !classification.PinsSession)
+        {
+            // Only a read outside a transaction may go to a replica: only then does the session's position matter.
+            position = _dataSource.ResolveSession(session, snapshot);
+            if (position.PendingSince != 0 && WaitsForPosition(classification, commandPreference, commandPolicy, session))
+            {
+                // A background capture lands within the capture interval (plus a round trip) of the write.
+                await _dataSource.Clock.WaitAsync(position.PendingSince, options.MaxReadYourWritesWait, async, cancellationToken).ConfigureAwait(false);
+                position = _dataSource.ResolveSession(session, monitor.Snapshot);
+            }
+        }
+
+        var minLsn = position.MinLsn;
+        var decision = Decide(snapshot, classification, commandPreference, position, out var notCaughtUp);
         ulong requiredReplayLsn = 0;
         if (notCaughtUp)
         {
             // No replica is *known* to have caught up (positions are as fresh as the last probe or read). Ask the
-            // best candidate in the same round trip (DESIGN §3): [check; read; capture]. If it is behind after all,
-            // its results are discarded and the stale-read policy decides.
-            var candidate = Router.PreferredReplica(snapshot, _replicaHost) ?? Router.MostAdvancedReplica(snapshot, null);
+            // best candidate in the same round trip (DESIGN §3): [check; read]. If it is behind after all, its
+            // results are discarded and the stale-read policy decides.
+            var candidate = position.OnlyReplica is { } only
+                ? Router.PreferredReplica(snapshot, only)
+                : Router.PreferredReplica(snapshot, _replicaHost) ?? Router.MostAdvancedReplica(snapshot, null);
             if (candidate is not null && !candidate.Host.RecentlyStaleFor(minLsn))
             {
                 var hinted = classification.Hint is not null;
@@ -249,10 +265,11 @@ public sealed class RoutedConnection : DbConnection
             }
             else
             {
-                decision = await ResolveNotCaughtUpAsync(snapshot, classification, commandPreference, commandPolicy, session!, decision, async, cancellationToken).ConfigureAwait(false);
+                decision = await ResolveNotCaughtUpAsync(snapshot, classification, commandPreference, commandPolicy, session!, position.OnlyReplica, decision, async, cancellationToken).ConfigureAwait(false);
             }
         }
 
+        var background = options.LsnCapture == LsnCaptureMode.Background;
         for (var attempt = 0; ; attempt++)
         {
             var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
@@ -268,13 +285,22 @@ public sealed class RoutedConnection : DbConnection
                 decision.Role == HostRole.Replica ? requiredReplayLsn : 0,
                 snapshot.Primary,
                 isWrite: !classification.IsRead,
-                capturesReads: _dataSource.Options.MonotonicReads);
+                capturesReads: options.MonotonicReads,
+                _dataSource.Clock,
+                background);
             var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
             var host = decision.Host;
             host.BeginCommand();
             try
             {
                 var result = await operation(target, request).ConfigureAwait(false);
+
+                // A reader marks the command finished when it closes: its batch is not done before that.
+                if (capture.MarksCompletion && result is not DbDataReader)
+                {
+                    capture.Complete();
+                }
+
                 Record(target, route);
                 return result;
             }
@@ -283,7 +309,7 @@ public sealed class RoutedConnection : DbConnection
                 host.RecordStaleCheck(requiredReplayLsn);
                 requiredReplayLsn = 0;
                 var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
-                decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, fallback, async, cancellationToken).ConfigureAwait(false);
+                decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, position.OnlyReplica, fallback, async, cancellationToken).ConfigureAwait(false);
             }
             catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
             {
@@ -298,7 +324,7 @@ public sealed class RoutedConnection : DbConnection
                 _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
                 var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, preference, false, decision.Detail, null, decision.Host, minLsn, out var retryNotCaughtUp);
+                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, preference, false, decision.Detail, null, decision.Host, minLsn, null, out var retryNotCaughtUp);
                 decision = retryNotCaughtUp && retry.Host is null
                     ? Router.RouteWrite(monitor.Snapshot, RoutingReason.RecoveryConflictRetry, decision.Detail)
                     : retry with { Reason = RoutingReason.RecoveryConflictRetry };
@@ -307,9 +333,9 @@ public sealed class RoutedConnection : DbConnection
             catch (Exception) when (capture.IsActive && capture.Role == HostRole.Primary)
             {
                 // The statement may have committed before the error (a later statement of a batch failed, the
-                // capture was cancelled): until a capture on the primary says how far its writes went, this session
-                // reads from the primary.
-                session!.MarkUncertain();
+                // capture was cancelled): until a capture on the primary that started after now resolves it, this
+                // session reads from the primary.
+                capture.Failed();
                 throw;
             }
             finally
@@ -334,15 +360,50 @@ public sealed class RoutedConnection : DbConnection
 
     /// <summary>Where a transaction's COMMIT/ROLLBACK capture goes; inactive when sessions are off.</summary>
     internal CaptureTarget TransactionCapture(RoutedTransaction transaction) =>
-        new(_dataSource.Options.ReadYourWrites ? EffectiveSession : null, _dataSource.Monitor.Snapshot.SystemIdentifier, transaction.Host, transaction.Role, 0, _dataSource.Monitor.Snapshot.Primary);
+        new(
+            _dataSource.Options.ReadYourWrites ? EffectiveSession : null,
+            _dataSource.Monitor.Snapshot.SystemIdentifier,
+            transaction.Host,
+            transaction.Role,
+            0,
+            _dataSource.Monitor.Snapshot.Primary,
+            isWrite: transaction.Role == HostRole.Primary,
+            capturesReads: _dataSource.Options.MonotonicReads,
+            _dataSource.Clock,
+            _dataSource.Options.LsnCapture == LsnCaptureMode.Background);
 
-    private ulong ReadYourWritesLsn(ClusterSnapshot snapshot) =>
-        _dataSource.Options.ReadYourWrites ? _dataSource.ValidateSession(EffectiveSession, snapshot) : 0;
+    private SessionPosition ReadYourWritesPosition(ClusterSnapshot snapshot)
+    {
+        if (!_dataSource.Options.ReadYourWrites)
+        {
+            return default;
+        }
+
+        var position = _dataSource.ResolveSession(EffectiveSession, snapshot);
+
+        // A read-only transaction may not read from a replica before the session's pending position is known.
+        return position.PendingSince != 0 ? position with { MinLsn = ulong.MaxValue } : position;
+    }
+
+    /// <summary>Whether a read waits for a pending background capture instead of going to the primary at once.</summary>
+    private bool WaitsForPosition(StatementClassification classification, ReadPreference? commandPreference, StaleReadPolicy? commandPolicy, ConsistencySession session)
+    {
+        var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
+        if (preference is RoutingData.ReadPreference.Primary or RoutingData.ReadPreference.PrimaryPreferred)
+        {
+            return false;
+        }
+
+        return preference == RoutingData.ReadPreference.Replica || EffectivePolicy(commandPolicy, session) != StaleReadPolicy.FallbackToPrimary;
+    }
+
+    private StaleReadPolicy EffectivePolicy(StaleReadPolicy? commandPolicy, ConsistencySession session) =>
+        commandPolicy ?? ConsistencyScope.Current?.StaleReadPolicy ?? session.StaleReadPolicy ?? _dataSource.Options.StaleReadPolicy;
 
     private static bool IsRecoveryConflict(PostgresException e) =>
         e.SqlState == PostgresErrorCodes.SerializationFailure && e.MessageText.Contains("conflict with recovery", StringComparison.OrdinalIgnoreCase);
 
-    private RoutingDecision Decide(ClusterSnapshot snapshot, StatementClassification classification, ReadPreference? commandPreference, ulong minLsn, out bool notCaughtUp)
+    private RoutingDecision Decide(ClusterSnapshot snapshot, StatementClassification classification, ReadPreference? commandPreference, in SessionPosition position, out bool notCaughtUp)
     {
         notCaughtUp = false;
         if (_transaction is { } transaction)
@@ -374,13 +435,14 @@ public sealed class RoutedConnection : DbConnection
             return Router.RouteWrite(snapshot, RoutingReason.ClassifiedWrite, classification.Reason);
         }
 
-        if (minLsn == ulong.MaxValue)
+        var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
+        if (position.MinLsn == ulong.MaxValue && preference != RoutingData.ReadPreference.Primary)
         {
-            return Router.RouteWrite(snapshot, RoutingReason.NotCaughtUp, classification.Reason);
+            // The position of the session's last command on the primary is not captured yet: only the primary has it for sure.
+            return Router.RouteWrite(snapshot, RoutingReason.PositionPending, classification.Reason);
         }
 
-        var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-        return _dataSource.Router.RouteRead(snapshot, preference, classification.Hint is not null, classification.Reason, _replicaHost, null, minLsn, out notCaughtUp);
+        return _dataSource.Router.RouteRead(snapshot, preference, classification.Hint is not null, classification.Reason, _replicaHost, null, position.MinLsn, position.OnlyReplica, out notCaughtUp);
     }
 
     /// <summary>No replica has replayed the session's position: fall back, wait (bounded), or throw, per policy.</summary>
@@ -390,13 +452,15 @@ public sealed class RoutedConnection : DbConnection
         ReadPreference? commandPreference,
         StaleReadPolicy? commandPolicy,
         ConsistencySession session,
+        HostRuntime? onlyReplica,
         RoutingDecision fallback,
         bool async,
         CancellationToken cancellationToken)
     {
-        var policy = commandPolicy ?? ConsistencyScope.Current?.StaleReadPolicy ?? session.StaleReadPolicy ?? _dataSource.Options.StaleReadPolicy;
+        var policy = EffectivePolicy(commandPolicy, session);
         var strictReplica = RoutingRules.EffectivePreference(classification, commandPreference, this) == RoutingData.ReadPreference.Replica;
-        if (policy == StaleReadPolicy.Wait && Router.MostAdvancedReplica(snapshot, null) is { } candidate)
+        var candidate = onlyReplica is not null ? Router.PreferredReplica(snapshot, onlyReplica) : Router.MostAdvancedReplica(snapshot, null);
+        if (policy == StaleReadPolicy.Wait && candidate is not null)
         {
             if (await WaitForReplayAsync(candidate.Host, session.Lsn, async, cancellationToken).ConfigureAwait(false))
             {
@@ -421,10 +485,11 @@ public sealed class RoutedConnection : DbConnection
         using var poll = new NpgsqlCommand("SELECT pg_last_wal_replay_lsn()", connection);
         while (true)
         {
+            var startedAt = _dataSource.Clock.Now();
             var value = async ? await poll.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) : poll.ExecuteScalar();
             if (value is NpgsqlTypes.NpgsqlLogSequenceNumber replayed)
             {
-                host.AdvanceKnownLsn((ulong)replayed);
+                host.AdvanceKnownLsn((ulong)replayed, startedAt);
                 if ((ulong)replayed >= lsn)
                 {
                     return true;
@@ -530,7 +595,7 @@ public sealed class RoutedConnection : DbConnection
         var monitor = _dataSource.Monitor;
         var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
         var decision = readOnly && !_pinnedToPrimary
-            ? _dataSource.Router.RouteRead(snapshot, readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference, false, "read-only transaction", _replicaHost, null, ReadYourWritesLsn(snapshot), out _)
+            ? RouteReadOnlyTransaction(snapshot, readPreference)
             : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
 
         if (decision.Host is null)
@@ -560,6 +625,20 @@ public sealed class RoutedConnection : DbConnection
         _transaction = new RoutedTransaction(this, inner, decision.Host, decision.Role, isolationLevel);
         LastRoute = decision.ToRouteInfo() with { Reason = RoutingReason.Transaction };
         return _transaction;
+    }
+
+    private RoutingDecision RouteReadOnlyTransaction(ClusterSnapshot snapshot, ReadPreference? readPreference)
+    {
+        var preference = readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference;
+        var position = ReadYourWritesPosition(snapshot);
+        if (position.MinLsn == ulong.MaxValue)
+        {
+            return preference == RoutingData.ReadPreference.Replica
+                ? default
+                : Router.RouteWrite(snapshot, RoutingReason.PositionPending, "read-only transaction");
+        }
+
+        return _dataSource.Router.RouteRead(snapshot, preference, false, "read-only transaction", _replicaHost, null, position.MinLsn, position.OnlyReplica, out _);
     }
 
     private async ValueTask CloseAsync(bool async)

@@ -100,20 +100,29 @@ public sealed class RoutedTransaction : DbTransaction
     private async ValueTask EndCoreAsync(string statement, bool async, CancellationToken cancellationToken)
     {
         var capture = _connection.TransactionCapture(this);
-        if (!capture.IsActive)
+        if (!capture.CapturesPosition)
         {
             var commit = statement == "COMMIT";
-            if (async)
+            try
             {
-                await (commit ? Inner.CommitAsync(cancellationToken) : Inner.RollbackAsync(cancellationToken)).ConfigureAwait(false);
+                if (async)
+                {
+                    await (commit ? Inner.CommitAsync(cancellationToken) : Inner.RollbackAsync(cancellationToken)).ConfigureAwait(false);
+                }
+                else if (commit)
+                {
+                    Inner.Commit();
+                }
+                else
+                {
+                    Inner.Rollback();
+                }
             }
-            else if (commit)
+            finally
             {
-                Inner.Commit();
-            }
-            else
-            {
-                Inner.Rollback();
+                // Background capture: what the transaction wrote and read is covered by the next capture (even
+                // after a failed COMMIT, which may still have committed).
+                capture.Complete();
             }
         }
         else

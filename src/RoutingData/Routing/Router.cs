@@ -25,9 +25,10 @@ internal sealed class Router(ReplicatedDbOptions options)
     /// <param name="sticky">The replica this logical connection already uses; kept while it is a candidate.</param>
     /// <param name="exclude">A host not to use (a retry after it failed the read).</param>
     /// <param name="minLsn">The consistency session's position: replicas not known to have replayed it are no candidates.</param>
+    /// <param name="only">When set: the one replica the session may read from (its last read is not covered by a later reading yet).</param>
     /// <param name="notCaughtUp">Set when replicas were eligible but none had caught up with <paramref name="minLsn"/>;
     /// the returned decision is then the primary (or, for <see cref="ReadPreference.Replica"/>, default) and the caller applies its policy.</param>
-    public RoutingDecision RouteRead(ClusterSnapshot snapshot, ReadPreference preference, bool hinted, string detail, HostRuntime? sticky, HostRuntime? exclude, ulong minLsn, out bool notCaughtUp)
+    public RoutingDecision RouteRead(ClusterSnapshot snapshot, ReadPreference preference, bool hinted, string detail, HostRuntime? sticky, HostRuntime? exclude, ulong minLsn, HostRuntime? only, out bool notCaughtUp)
     {
         ThrowIfFaulted(snapshot);
         notCaughtUp = false;
@@ -43,22 +44,22 @@ internal sealed class Router(ReplicatedDbOptions options)
                     return new RoutingDecision(preferredPrimary.Host, HostRole.Primary, chosenBy, detail);
                 }
 
-                return PickReplica(snapshot, sticky, exclude, minLsn) is { } standIn
+                return PickReplica(snapshot, sticky, exclude, minLsn, only) is { } standIn
                     ? new RoutingDecision(standIn.Host, HostRole.Replica, RoutingReason.NoHealthyReplica, detail)
                     : throw NoPrimary(snapshot, "a read with read preference PrimaryPreferred");
 
             case ReadPreference.Nearest:
-                var nearest = ReplicaSelector.SelectNearest(snapshot.Primary, snapshot.EligibleReplicas, exclude, minLsn)
+                var nearest = ReplicaSelector.SelectNearest(snapshot.Primary, snapshot.EligibleReplicas, exclude, minLsn, only)
                     ?? throw new NoSuitableHostException($"No host can serve a read with read preference Nearest. Hosts: {snapshot.Describe()}");
                 return new RoutingDecision(nearest.Host, nearest.IsInRecovery ? HostRole.Replica : HostRole.Primary, chosenBy, detail);
 
             case ReadPreference.Replica:
-                if (PickReplica(snapshot, sticky, exclude, minLsn) is { } required)
+                if (PickReplica(snapshot, sticky, exclude, minLsn, only) is { } required)
                 {
                     return new RoutingDecision(required.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, detail);
                 }
 
-                if (minLsn != 0 && PickReplica(snapshot, sticky, exclude, 0) is not null)
+                if (minLsn != 0 && PickReplica(snapshot, sticky, exclude, 0, only) is not null)
                 {
                     notCaughtUp = true;
                     return default;
@@ -67,12 +68,12 @@ internal sealed class Router(ReplicatedDbOptions options)
                 throw new NoSuitableHostException($"A read with read preference Replica found no eligible replica. Hosts: {snapshot.Describe()}");
 
             default:
-                if (PickReplica(snapshot, sticky, exclude, minLsn) is { } replica)
+                if (PickReplica(snapshot, sticky, exclude, minLsn, only) is { } replica)
                 {
                     return new RoutingDecision(replica.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, detail);
                 }
 
-                notCaughtUp = minLsn != 0 && PickReplica(snapshot, sticky, exclude, 0) is not null;
+                notCaughtUp = minLsn != 0 && PickReplica(snapshot, sticky, exclude, 0, only) is not null;
                 if (notCaughtUp)
                 {
                     // The primary has every write; the caller may still wait or throw instead.
@@ -122,8 +123,16 @@ internal sealed class Router(ReplicatedDbOptions options)
         return best;
     }
 
-    private HostState? PickReplica(ClusterSnapshot snapshot, HostRuntime? sticky, HostRuntime? exclude, ulong minLsn)
+    /// <summary>Whether <paramref name="host"/> is an eligible replica in <paramref name="snapshot"/>.</summary>
+    public static bool IsEligible(ClusterSnapshot snapshot, HostRuntime host) => PreferredReplica(snapshot, host) is not null;
+
+    private HostState? PickReplica(ClusterSnapshot snapshot, HostRuntime? sticky, HostRuntime? exclude, ulong minLsn, HostRuntime? only)
     {
+        if (only is not null)
+        {
+            return PreferredReplica(snapshot, only) is { } onlyState && ReplicaSelector.IsCandidate(onlyState, exclude, minLsn) ? onlyState : null;
+        }
+
         if (sticky is not null)
         {
             foreach (var candidate in snapshot.EligibleReplicas)

@@ -190,6 +190,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
 
             var stopwatch = Stopwatch.StartNew();
+            var startedAt = _timeProvider.GetTimestamp();
             using var command = new NpgsqlCommand(ProbeSql, connection);
             var reader = await command.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
             HostState state;
@@ -228,7 +229,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
             else
             {
-                host.AdvanceKnownLsn((ulong)state.Lsn);
+                host.AdvanceKnownLsn((ulong)state.Lsn, startedAt);
             }
 
             if (previous.Health != HostHealth.Healthy || previous.IsInRecovery != state.IsInRecovery)

@@ -10,6 +10,7 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
 {
     private int _outstanding;
     private ulong _knownLsn;
+    private long _readingStartedAt;
     private ulong _staleCheckLsn = ulong.MaxValue;
     private long _staleCheckAt;
 
@@ -38,6 +39,20 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     public ulong KnownLsn => Volatile.Read(ref _knownLsn);
 
     public void AdvanceKnownLsn(ulong lsn) => Internal.InterlockedMax.Raise(ref _knownLsn, lsn);
+
+    /// <summary>
+    /// The start (a <see cref="TimeProvider"/> timestamp) of the latest query that read this host's position:
+    /// <see cref="KnownLsn"/> is at least what the host had then, so it covers every read acknowledged before it.
+    /// </summary>
+    public long ReadingStartedAt => Volatile.Read(ref _readingStartedAt);
+
+    /// <summary>Records a position read by a query that started at <paramref name="startedAt"/>.</summary>
+    public void AdvanceKnownLsn(ulong lsn, long startedAt)
+    {
+        // Position first, then time: whoever sees the time also sees a position at least that reading's.
+        Internal.InterlockedMax.Raise(ref _knownLsn, lsn);
+        Internal.InterlockedMax.Raise(ref _readingStartedAt, startedAt);
+    }
 
     /// <summary>
     /// Remembers that a freshness check on this replica just failed for <paramref name="lsn"/>: for a short while,

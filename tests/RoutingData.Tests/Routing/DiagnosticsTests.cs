@@ -48,7 +48,7 @@ public sealed class DiagnosticsTests(RoutingClusterFixture fixture) : ClusterTes
         using var parent = testSource.StartActivity(marker)!;
         await using var connection = dataSource.CreateConnection();
         await connection.ExecuteAsync($"CREATE TABLE {marker} (id int)");
-        await WaitForSessionAsync(cluster, connection.ConsistencySession);
+        await WaitForSessionAsync(cluster, dataSource, connection.ConsistencySession);
         await connection.ExecuteScalarAsync<long>($"SELECT count(*) FROM {marker}");
         var readRoute = connection.LastRoute!.Value;
 

@@ -81,7 +81,7 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
         await connection.ExecuteAsync($"INSERT INTO {table} VALUES (@Id, @Name)", new { Id = 1, Name = "one" });
         Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
 
-        await WaitForSessionAsync(cluster, connection.ConsistencySession);
+        await WaitForSessionAsync(cluster, dataSource, connection.ConsistencySession);
         var name = await connection.QuerySingleAsync<string>($"SELECT name FROM {table} WHERE id = @Id", new { Id = 1 });
         Assert.Equal("one", name);
         Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
@@ -161,7 +161,7 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
         Assert.Equal(0, await connection.ExecuteScalarAsync<int>($"SELECT count(*) FROM {table} /* routing:primary */"));
 
         // After the transaction, reads go to replicas again (once they have caught up with the session).
-        await WaitForSessionAsync(cluster, connection.ConsistencySession);
+        await WaitForSessionAsync(cluster, dataSource, connection.ConsistencySession);
         Assert.True((await WhereAsync(connection)).InRecovery);
     }
 
@@ -205,7 +205,7 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
         await connection.CloseAsync();
         await connection.OpenAsync(_ct);
         Assert.False(connection.IsPinnedToPrimary);
-        await WaitForSessionAsync(cluster, connection.ConsistencySession);
+        await WaitForSessionAsync(cluster, dataSource, connection.ConsistencySession);
         Assert.True((await WhereAsync(connection)).InRecovery);
     }
 
@@ -385,7 +385,7 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
             Assert.True(connection.LastRoute!.Value.Role == HostRole.Primary, $"{sql} went to {connection.LastRoute}");
         }
 
-        await WaitForSessionAsync(cluster, connection.ConsistencySession);
+        await WaitForSessionAsync(cluster, dataSource, connection.ConsistencySession);
 
         string[] reads =
         [
@@ -423,7 +423,7 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
         // Sent there by the catalog (pg_proc says VOLATILE), not by a 25006 retry from a replica.
         Assert.Equal(RoutingReason.ClassifiedWrite, connection.LastRoute!.Value.Reason);
         Assert.Equal($"function log_{suffix}", connection.LastRoute!.Value.Detail);
-        await WaitForSessionAsync(cluster, connection.ConsistencySession);
+        await WaitForSessionAsync(cluster, dataSource, connection.ConsistencySession);
         Assert.Equal(42, await connection.ExecuteScalarAsync<int>($"SELECT answer_{suffix}()"));
         Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
     }

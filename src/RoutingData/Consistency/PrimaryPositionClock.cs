@@ -1,0 +1,276 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using RoutingData.Topology;
+
+namespace RoutingData.Consistency;
+
+/// <summary>
+/// Captures the primary's WAL insert position for every session at once, off the commands' path
+/// (<see cref="LsnCaptureMode.Background"/>). A reading whose query <em>started</em> after a command was acknowledged
+/// is at or past that command's commit record: the commit was inserted before the acknowledgement left the server,
+/// and the insert position never goes back. So a command only records when it was acknowledged and asks for a
+/// reading; one reading covers every command acknowledged before it started, however many sessions wrote.
+/// </summary>
+/// <remarks>
+/// Readings are kept in a ring, so a session resolves to the <em>first</em> reading after its command — not the
+/// latest, which under a steady write load would always be ahead of every replica. Readings are immutable objects:
+/// a reader racing the writer sees an older or a newer reading, never a torn one.
+/// </remarks>
+internal sealed class PrimaryPositionClock : IAsyncDisposable
+{
+    private const string CaptureSql = "SELECT pg_current_wal_insert_lsn()";
+    private const int RingSize = 1024;
+
+    private readonly Func<ClusterSnapshot> _snapshot;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _interval;
+    private readonly TimeSpan _timeout;
+    private readonly ILogger _logger;
+    private readonly Reading?[] _ring = new Reading?[RingSize];
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _startLock = new();
+    private TaskCompletionSource _published = NewSignal();
+    private long _publishedCount;
+    private long _demand;
+    private int _signaled;
+    private long _captures;
+    private Task? _loop;
+
+    public PrimaryPositionClock(Func<ClusterSnapshot> snapshot, TimeSpan interval, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
+    {
+        _snapshot = snapshot;
+        _interval = interval;
+        _timeout = timeout;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>How many capture queries ran (coalescing shows as far fewer than the commands they covered).</summary>
+    public long Captures => Interlocked.Read(ref _captures);
+
+    /// <summary>A timestamp on the clock readings are compared with.</summary>
+    public long Now() => _timeProvider.GetTimestamp();
+
+    /// <summary>Asks for a reading that starts after <paramref name="acknowledgedAt"/>. Costs an interlocked max and, when the loop sleeps, a release.</summary>
+    public void Demand(long acknowledgedAt)
+    {
+        Internal.InterlockedMax.Raise(ref _demand, acknowledgedAt);
+        if (_loop is null)
+        {
+            StartLoop();
+        }
+
+        if (Interlocked.Exchange(ref _signaled, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    /// <summary>The first kept reading that started after <paramref name="since"/>; false when there is none yet.</summary>
+    public bool TryResolve(long since, out ulong lsn, out ulong systemIdentifier)
+    {
+        var count = Volatile.Read(ref _publishedCount);
+        Reading? found = null;
+
+        // Newest first: the wanted reading is almost always among the last few.
+        for (var i = count - 1; i >= 0 && i >= count - RingSize; i--)
+        {
+            var reading = Volatile.Read(ref _ring[i % RingSize]);
+            if (reading is null || reading.StartedAt <= since)
+            {
+                break;
+            }
+
+            found = reading;
+        }
+
+        if (found is null)
+        {
+            (lsn, systemIdentifier) = (0, 0);
+            return false;
+        }
+
+        (lsn, systemIdentifier) = (found.Lsn, found.SystemIdentifier);
+        return true;
+    }
+
+    /// <summary>
+    /// Waits until a reading covers <paramref name="since"/> or <paramref name="timeout"/> passes. Synchronous callers
+    /// (ADO.NET's sync API) block on the background reading instead of running their own.
+    /// </summary>
+    public async ValueTask<bool> WaitAsync(long since, TimeSpan timeout, bool async, CancellationToken cancellationToken)
+    {
+        var deadline = Now() + (long)(timeout.TotalSeconds * _timeProvider.TimestampFrequency);
+        while (true)
+        {
+            var published = Volatile.Read(ref _published);
+            if (TryResolve(since, out _, out _))
+            {
+                return true;
+            }
+
+            Demand(since);
+            var remaining = deadline - Now();
+            if (remaining <= 0)
+            {
+                return false;
+            }
+
+            var wait = TimeSpan.FromSeconds((double)remaining / _timeProvider.TimestampFrequency);
+            try
+            {
+                if (async)
+                {
+                    await published.Task.WaitAsync(wait, _timeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                else if (!published.Task.Wait(wait, cancellationToken))
+                {
+                    return TryResolve(since, out _, out _);
+                }
+            }
+            catch (TimeoutException)
+            {
+                return TryResolve(since, out _, out _);
+            }
+        }
+    }
+
+    /// <summary>Takes a reading now on the caller's path (an export that cannot wait for the background); publishes it for everyone.</summary>
+    public async ValueTask<bool> CaptureNowAsync(bool async, CancellationToken cancellationToken)
+    {
+        var snapshot = _snapshot();
+        if (snapshot.Primary is not { } primary)
+        {
+            return false;
+        }
+
+        var startedAt = Now();
+        var connection = async
+            ? await primary.Host.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : primary.Host.DataSource.OpenConnection();
+        try
+        {
+            using var command = new NpgsqlCommand(CaptureSql, connection);
+            var value = async ? await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) : command.ExecuteScalar();
+            Interlocked.Increment(ref _captures);
+            if (value is not NpgsqlLogSequenceNumber lsn)
+            {
+                return false;
+            }
+
+            Publish(startedAt, CaptureTarget.WithoutPageHeader((ulong)lsn, primary.WalBlockSize, primary.WalSegmentSize), snapshot.SystemIdentifier);
+            primary.Host.AdvanceKnownLsn((ulong)lsn, startedAt);
+            return true;
+        }
+        finally
+        {
+            if (async)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                connection.Dispose();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is { } loop)
+        {
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _stopping.Dispose();
+        _wake.Dispose();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void StartLoop()
+    {
+        lock (_startLock)
+        {
+            if (_loop is null && !_stopping.IsCancellationRequested)
+            {
+                _loop = Task.Run(RunAsync);
+            }
+        }
+    }
+
+    /// <summary>Publishes a reading taken by a query that started at <paramref name="startedAt"/>.</summary>
+    internal void Publish(long startedAt, ulong lsn, ulong systemIdentifier)
+    {
+        var reading = new Reading(startedAt, lsn, systemIdentifier);
+        // Only the loop and CaptureNowAsync publish; a rare concurrent publish may reorder two adjacent readings,
+        // which TryResolve tolerates (it stops at the first reading not after `since`, and every kept one is valid).
+        var index = Interlocked.Increment(ref _publishedCount) - 1;
+        Volatile.Write(ref _ring[index % RingSize], reading);
+        Interlocked.Exchange(ref _published, NewSignal()).TrySetResult();
+    }
+
+    private async Task RunAsync()
+    {
+        var stopping = _stopping.Token;
+        long lastStart = 0;
+        var failures = 0;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await _wake.WaitAsync(stopping).ConfigureAwait(false);
+                Volatile.Write(ref _signaled, 0);
+
+                while (Volatile.Read(ref _demand) >= lastStart)
+                {
+                    // Coalesce: every command acknowledged during the interval is covered by the next reading.
+                    var wait = lastStart + (long)(_interval.TotalSeconds * _timeProvider.TimestampFrequency) - Now();
+                    if (wait > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds((double)wait / _timeProvider.TimestampFrequency), _timeProvider, stopping).ConfigureAwait(false);
+                    }
+
+                    lastStart = Now();
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    timeout.CancelAfter(_timeout);
+                    if (!await CaptureNowAsync(async: true, timeout.Token).ConfigureAwait(false))
+                    {
+                        break; // No primary known: the next demand tries again.
+                    }
+
+                    failures = 0;
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException or IOException)
+            {
+                // Commands still route safely meanwhile: an unresolved session reads from the primary.
+                failures++;
+                _logger.PositionCaptureFailed(failures, e.Message);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 * failures)), _timeProvider, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                // Demand is still uncovered: go round again.
+                if (Interlocked.Exchange(ref _signaled, 1) == 0)
+                {
+                    _wake.Release();
+                }
+            }
+        }
+    }
+
+    private sealed record Reading(long StartedAt, ulong Lsn, ulong SystemIdentifier);
+}

@@ -1,0 +1,9 @@
+using RoutingData.Topology;
+
+namespace RoutingData.Consistency;
+
+/// <summary>What a session asks of the host serving its next read.</summary>
+/// <param name="MinLsn">The WAL position the host must have replayed; <see cref="ulong.MaxValue"/>: only the primary will do.</param>
+/// <param name="OnlyReplica">The replica the session last read from, not yet covered by a later reading: the only replica allowed.</param>
+/// <param name="PendingSince">When <see cref="MinLsn"/> is <see cref="ulong.MaxValue"/>: the acknowledgement a capture must start after.</param>
+internal readonly record struct SessionPosition(ulong MinLsn, HostRuntime? OnlyReplica, long PendingSince);
