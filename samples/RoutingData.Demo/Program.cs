@@ -69,7 +69,7 @@ await using (var writer = db.CreateConnection())
     var own = await writer.QuerySingleAsync<string>("SELECT owner FROM accounts WHERE id = 1");
     screen.Route("SELECT owner … (same session)", writer.LastRoute!.Value);
     screen.Line($"    the session sees its write: '{own}' (no replica has replayed it yet, so the primary answered)");
-    token = db.ExportSession(writer.ConsistencySession)!;
+    token = (await db.ExportSessionAsync(writer.ConsistencySession))!;
 }
 
 await using (var stranger = db.CreateConnection())

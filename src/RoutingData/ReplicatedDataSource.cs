@@ -95,22 +95,24 @@ public sealed class ReplicatedDataSource : DbDataSource
         Topology.HostRuntime? onlyReplica = null;
         if (session.LastReplicaRead is { } mark)
         {
-            if (mark.IsResolved)
+            var since = Volatile.Read(ref mark.Since);
+            if (mark.Host.ReadingStartedAt > since)
             {
-                session.Advance(0, mark.Host.KnownLsn);
+                session.Advance(snapshot.SystemIdentifier, mark.Host.KnownLsn);
+                session.ClearReplicaMark(mark, since);
             }
             else if (Router.IsEligible(snapshot, mark.Host))
             {
                 onlyReplica = mark.Host;
             }
-            else if (Clock.TryResolve(Volatile.Read(ref mark.Since), out var lsn, out var systemIdentifier))
+            else if (Clock.TryResolve(since, out var lsn, out var systemIdentifier))
             {
                 // The replica left: the primary's position after the read is past anything it had.
                 session.Advance(systemIdentifier, lsn);
+                session.ClearReplicaMark(mark, since);
             }
             else
             {
-                var since = Volatile.Read(ref mark.Since);
                 Clock.Demand(since);
                 return new Consistency.SessionPosition(ulong.MaxValue, null, since);
             }
@@ -270,17 +272,14 @@ public sealed class ReplicatedDataSource : DbDataSource
                 // The replica is gone; the primary's position below covers what it had.
             }
 
-            if (mark.IsResolved)
-            {
-                session.Advance(0, replica.KnownLsn);
-            }
-            else
+            if (ResolveSession(session, Monitor.Snapshot).OnlyReplica is not null)
             {
                 var since = Volatile.Read(ref mark.Since);
                 await Clock.CaptureNowAsync(async, cancellationToken).ConfigureAwait(false);
                 if (Clock.TryResolve(since, out var lsn, out var systemIdentifier))
                 {
                     session.Advance(systemIdentifier, lsn);
+                    session.ClearReplicaMark(mark, since);
                 }
             }
         }

@@ -32,17 +32,21 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cluster: 1 prima
 Console.WriteLine("| system | operations | reads | RYW violations | monotonic-read violations | reads on replicas | ops/s | errors |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
 
+async Task<IConsistencySystem> RoutingDataAsync(LsnCaptureMode capture)
+{
+    var builder = new ReplicatedDataSourceBuilder(cluster.ConnectionString);
+    builder.Options.StaleReadPolicy = options.Policy;
+    builder.Options.LsnCapture = capture;
+    builder.Options.MaxReadYourWritesWait = TimeSpan.FromMilliseconds(Math.Max(1000, options.LagMs * 3));
+    var dataSource = builder.Build();
+    await dataSource.WaitForTopologyAsync();
+    return new RoutingDataSystem(dataSource, cluster, $"RoutingData ({options.Policy}, {capture} capture)");
+}
+
 var systems = new List<Func<Task<IConsistencySystem>>>
 {
-    async () =>
-    {
-        var builder = new ReplicatedDataSourceBuilder(cluster.ConnectionString);
-        builder.Options.StaleReadPolicy = options.Policy;
-        builder.Options.MaxReadYourWritesWait = TimeSpan.FromMilliseconds(Math.Max(1000, options.LagMs * 3));
-        var dataSource = builder.Build();
-        await dataSource.WaitForTopologyAsync();
-        return new RoutingDataSystem(dataSource, cluster, $"RoutingData ({options.Policy})");
-    },
+    () => RoutingDataAsync(LsnCaptureMode.Background),
+    () => RoutingDataAsync(LsnCaptureMode.SameRoundTrip),
     () => Task.FromResult(NpgsqlSystems.PrimaryOnly(cluster)),
     () => Task.FromResult(NpgsqlSystems.MultiHost(cluster)),
 };

@@ -45,4 +45,48 @@ public sealed class ConfigurationTests
         var hosts = dataSource.GetHosts().Select(h => h.Host).ToArray();
         Assert.Equal(["[::1]:6000", "localhost:6001"], hosts);
     }
+
+    [Fact]
+    public void Bad_capture_settings_are_rejected_by_name()
+    {
+        var builder = new ReplicatedDataSourceBuilder("Host=a:5432;Username=app");
+        builder.Options.LsnCapture = (LsnCaptureMode)7;
+        builder.Options.LsnCaptureInterval = TimeSpan.FromSeconds(2);
+
+        var error = Assert.Throws<ArgumentException>(builder.Build);
+
+        Assert.Contains("LsnCapture '7' is not an LsnCaptureMode (Background, SameRoundTrip)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("LsnCaptureInterval is 00:00:02; it must be between 0 and 1 second", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_built_data_source_keeps_every_option_it_was_given()
+    {
+        // Clone copies options one by one: a new option it forgot would silently fall back to its default.
+        var options = new ReplicatedDbOptions();
+        foreach (var property in typeof(ReplicatedDbOptions).GetProperties().Where(p => p.CanWrite))
+        {
+            property.SetValue(options, Different(property.GetValue(options), property.PropertyType));
+        }
+
+        var clone = options.Clone();
+        foreach (var property in typeof(ReplicatedDbOptions).GetProperties().Where(p => p.CanWrite))
+        {
+            Assert.True(Equals(property.GetValue(options), property.GetValue(clone)), $"Clone() does not copy {property.Name}");
+        }
+    }
+
+    private static object? Different(object? value, Type type) => value switch
+    {
+        bool b => !b,
+        TimeSpan t => t + TimeSpan.FromSeconds(3),
+        int i => i + 3,
+        long l => l + 3,
+        string s => s + "x",
+        Enum e => Enum.GetValues(type).Cast<object>().First(v => !v.Equals(e)),
+        null when type == typeof(string) => "set",
+        null when Nullable.GetUnderlyingType(type) == typeof(TimeSpan) => TimeSpan.FromSeconds(3),
+        null when Nullable.GetUnderlyingType(type) == typeof(long) => 3L,
+        _ => throw new InvalidOperationException($"Teach this test a different value for {type}"),
+    };
 }

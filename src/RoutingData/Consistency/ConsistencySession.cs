@@ -52,10 +52,25 @@ public sealed class ConsistencySession
         if (mark is not null && mark.Host == host)
         {
             Internal.InterlockedMax.Raise(ref mark.Since, acknowledgedAt);
-            return;
+
+            // Still the session's mark (not cleared by a resolution meanwhile)? Then the raise counts.
+            if (Volatile.Read(ref _replicaMark) == mark)
+            {
+                return;
+            }
         }
 
         Volatile.Write(ref _replicaMark, new ReplicaMark(host, acknowledgedAt));
+    }
+
+    /// <summary>Drops a mark that a reading resolved up to <paramref name="since"/>, unless a later read raised it meanwhile.</summary>
+    internal void ClearReplicaMark(ReplicaMark mark, long since)
+    {
+        if (Interlocked.CompareExchange(ref _replicaMark, null, mark) == mark && Volatile.Read(ref mark.Since) != since)
+        {
+            // A read on the same replica finished while this was resolved: keep it.
+            Interlocked.CompareExchange(ref _replicaMark, mark, null);
+        }
     }
 
     internal ulong SystemIdentifier => Volatile.Read(ref _systemIdentifier);
@@ -86,8 +101,5 @@ public sealed class ConsistencySession
 #pragma warning disable CA1051 // Raised in place with Interlocked.
         public long Since = since;
 #pragma warning restore CA1051
-
-        /// <summary>Whether a reading of the host that started after the last read has been seen.</summary>
-        public bool IsResolved => Host.ReadingStartedAt > Volatile.Read(ref Since);
     }
 }

@@ -230,9 +230,76 @@ public sealed class ReadYourWritesTests : ClusterTestBase
             }
 
             sawNew |= value == "new";
+            if (i % 5 == 4)
+            {
+                // A probe round after the reads resolves the session's replica mark to a position: from then on
+                // the token itself (not the stickiness) keeps the session off the paused replica.
+                await dataSource.RefreshTopologyAsync(_ct);
+            }
         }
 
         Assert.True(sawNew);
+        Assert.NotNull(session.Token);
+
+        // The replica the session read from goes away: the session must not fall back to the one that is behind.
+        await ahead.StopAsync(cancellationToken: _ct);
+        await dataSource.RefreshTopologyAsync(_ct);
+        Assert.False(dataSource.GetHosts().Single(h => h.Host.EndsWith($":{ahead.Port}", StringComparison.Ordinal)).TakesReads);
+        for (var i = 0; i < 10; i++)
+        {
+            await using var connection = dataSource.CreateConnection(session);
+            Assert.Equal("new", await connection.QuerySingleAsync<string>("SELECT v FROM kv WHERE k = 5"));
+            Assert.NotEqual($"{behind.Address}:{behind.Port}", connection.LastRoute!.Value.Host);
+        }
+    }
+
+    [Fact]
+    public async Task A_replica_read_moves_to_another_replica_only_through_a_later_reading_of_the_first()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text); INSERT INTO kv VALUES (5, 'old')", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        var (ahead, behind) = (cluster.Replicas[0], cluster.Replicas[1]);
+        await behind.ExecuteAsync("SELECT pg_wal_replay_pause()", _ct);
+        await cluster.Primary.ExecuteAsync("UPDATE kv SET v = 'new' WHERE k = 5", _ct);
+        var updated = await cluster.Primary.GetLsnAsync(_ct);
+        await ahead.WaitForReplayAsync(updated, TimeSpan.FromSeconds(30), _ct);
+
+        // Slow probes: nothing resolves the session's read of the replica that is ahead by itself.
+        await using var dataSource = await CreateDataSourceAsync(cluster, b => (b.Options.TopologyProbeInterval, b.Options.MaxProbeBackoff) = (TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5)));
+        ConsistencySession? session = null;
+        for (var i = 0; i < 20 && session is null; i++)
+        {
+            var candidate = new ConsistencySession();
+            await using var reader = dataSource.CreateConnection(candidate);
+            reader.ReadPreference = ReadPreference.Replica;
+            if (await reader.QuerySingleAsync<string>("SELECT v FROM kv WHERE k = 5") == "new")
+            {
+                Assert.Equal($"{ahead.Address}:{ahead.Port}", reader.LastRoute!.Value.Host);
+                session = candidate;
+            }
+        }
+
+        Assert.NotNull(session);
+
+        // The session saw 'new' on `ahead` and its position is not known yet: every read stays on `ahead`, never on
+        // the paused replica (which the load balancer would pick half of the time otherwise).
+        for (var i = 0; i < 10; i++)
+        {
+            await using var connection = dataSource.CreateConnection(session);
+            Assert.Equal("new", await connection.QuerySingleAsync<string>("SELECT v FROM kv WHERE k = 5"));
+            Assert.Equal($"{ahead.Address}:{ahead.Port}", connection.LastRoute!.Value.Host);
+        }
+
+        // Exported, the token carries the replica's position (read from it on the spot) to another process.
+        var token = await dataSource.ExportSessionAsync(session, _ct);
+        var resumed = dataSource.ResumeSession(token);
+        Assert.True(resumed.Token!.Value.Lsn >= updated, $"{resumed.Token} is behind the update at {updated}");
+        for (var i = 0; i < 6; i++)
+        {
+            await using var connection = dataSource.CreateConnection(resumed);
+            Assert.Equal("new", await connection.QuerySingleAsync<string>("SELECT v FROM kv WHERE k = 5"));
+        }
     }
 
     [Fact]
