@@ -206,13 +206,7 @@ public sealed class ReadYourWritesTests : ClusterTestBase
     [Fact]
     public async Task Reads_are_monotonic_when_replicas_are_at_different_positions()
     {
-        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
-        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text); INSERT INTO kv VALUES (5, 'old')", _ct);
-        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
-        var (ahead, behind) = (cluster.Replicas[0], cluster.Replicas[1]);
-        await behind.ExecuteAsync("SELECT pg_wal_replay_pause()", _ct);
-        await cluster.Primary.ExecuteAsync("UPDATE kv SET v = 'new' WHERE k = 5", _ct);
-        await ahead.WaitForReplayAsync(await cluster.Primary.GetLsnAsync(_ct), TimeSpan.FromSeconds(30), _ct);
+        var (cluster, ahead, behind, _) = await OneReplicaAheadOneBehindAsync();
         await using var dataSource = await CreateDataSourceAsync(cluster);
 
         // A session that once read 'new' (from the replica that is ahead) never reads 'old' again, whichever
@@ -256,14 +250,7 @@ public sealed class ReadYourWritesTests : ClusterTestBase
     [Fact]
     public async Task A_replica_read_moves_to_another_replica_only_through_a_later_reading_of_the_first()
     {
-        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
-        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text); INSERT INTO kv VALUES (5, 'old')", _ct);
-        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
-        var (ahead, behind) = (cluster.Replicas[0], cluster.Replicas[1]);
-        await behind.ExecuteAsync("SELECT pg_wal_replay_pause()", _ct);
-        await cluster.Primary.ExecuteAsync("UPDATE kv SET v = 'new' WHERE k = 5", _ct);
-        var updated = await cluster.Primary.GetLsnAsync(_ct);
-        await ahead.WaitForReplayAsync(updated, TimeSpan.FromSeconds(30), _ct);
+        var (cluster, ahead, behind, updated) = await OneReplicaAheadOneBehindAsync();
 
         // Slow probes: nothing resolves the session's read of the replica that is ahead by itself.
         await using var dataSource = await CreateDataSourceAsync(cluster, b => (b.Options.TopologyProbeInterval, b.Options.MaxProbeBackoff) = (TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5)));
@@ -427,6 +414,20 @@ public sealed class ReadYourWritesTests : ClusterTestBase
         }
 
         return (cluster, await CreateDataSourceAsync(cluster, configure));
+    }
+
+    /// <summary>k = 5 is 'new' on the primary and on `ahead`, still 'old' on `behind` (replay paused); `updated` is past the update.</summary>
+    private async Task<(PostgresCluster Cluster, PostgresNode Ahead, PostgresNode Behind, NpgsqlTypes.NpgsqlLogSequenceNumber Updated)> OneReplicaAheadOneBehindAsync()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text); INSERT INTO kv VALUES (5, 'old')", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        var (ahead, behind) = (cluster.Replicas[0], cluster.Replicas[1]);
+        await behind.ExecuteAsync("SELECT pg_wal_replay_pause()", _ct);
+        await cluster.Primary.ExecuteAsync("UPDATE kv SET v = 'new' WHERE k = 5", _ct);
+        var updated = await cluster.Primary.GetLsnAsync(_ct);
+        await ahead.WaitForReplayAsync(updated, TimeSpan.FromSeconds(30), _ct);
+        return (cluster, ahead, behind, updated);
     }
 
     private async Task WaitForReplicasToReplayAsync(PostgresCluster cluster, ReplicatedDataSource dataSource, ConsistencySession session)
