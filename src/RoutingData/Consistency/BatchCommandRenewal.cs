@@ -12,9 +12,11 @@ internal static class BatchCommandRenewal
 {
     public static bool NeedsRenewal(NpgsqlBatchCommand command)
     {
-        foreach (NpgsqlParameter parameter in command.Parameters)
+        // Indexed: foreach over the collection would box its enumerator on every execution.
+        var parameters = command.Parameters;
+        for (var i = 0; i < parameters.Count; i++)
         {
-            if (!string.IsNullOrEmpty(parameter.ParameterName))
+            if (!string.IsNullOrEmpty(parameters[i].ParameterName))
             {
                 return true;
             }
