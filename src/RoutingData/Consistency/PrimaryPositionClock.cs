@@ -35,6 +35,7 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
     private long _publishedCount;
     private long _demand;
     private int _signaled;
+    private int _disposed;
     private long _captures;
     private Task? _loop;
 
@@ -57,14 +58,26 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
     public void Demand(long acknowledgedAt)
     {
         Internal.InterlockedMax.Raise(ref _demand, acknowledgedAt);
-        if (_loop is null)
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return; // A command finishing while the data source is disposed: nobody will read its position.
+        }
+
+        if (Volatile.Read(ref _loop) is null)
         {
             StartLoop();
         }
 
         if (Interlocked.Exchange(ref _signaled, 1) == 0)
         {
-            _wake.Release();
+            try
+            {
+                _wake.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Lost the race with DisposeAsync: as above.
+            }
         }
     }
 
@@ -179,6 +192,11 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_loop is { } loop)
         {
