@@ -1,12 +1,20 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace RoutingData.Routing;
 
 /// <summary>
 /// A string-keyed hash table that is looked up by span without allocating (an alternate lookup is not available on
-/// net8.0). Keys compare ordinally: callers fold unquoted names first. Written once at build, then only read, so
-/// concurrent lookups are safe.
+/// net8.0). Keys compare ordinally; a lookup may fold the span's ASCII A-Z to lower case on the fly, as PostgreSQL
+/// folds unquoted names, without copying it. Written once at build, then only read, so concurrent lookups are safe.
 /// </summary>
 internal sealed class FunctionNameTable
 {
+    // Per process, so that which names share a bucket cannot be planned from outside.
+    private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
+
     private int[] _buckets;
     private Entry[] _entries;
     private int _count;
@@ -28,8 +36,8 @@ internal sealed class FunctionNameTable
     /// <summary>Adds <paramref name="key"/> or replaces its value.</summary>
     public void Set(string key, FunctionClass value)
     {
-        var hash = string.GetHashCode(key.AsSpan());
-        var index = Find(key, hash);
+        var hash = Hash(key, fold: false);
+        var index = Find(key, hash, fold: false);
         if (index >= 0)
         {
             _entries[index].Value = value;
@@ -46,9 +54,12 @@ internal sealed class FunctionNameTable
         bucket = ++_count;
     }
 
-    public bool TryGetValue(ReadOnlySpan<char> key, out FunctionClass value)
+    public bool TryGetValue(ReadOnlySpan<char> key, out FunctionClass value) => TryGetValue(key, fold: false, out value);
+
+    /// <summary>Looks up <paramref name="key"/>, with its ASCII A-Z folded to lower case first when <paramref name="fold"/>.</summary>
+    public bool TryGetValue(ReadOnlySpan<char> key, bool fold, out FunctionClass value)
     {
-        var index = Find(key, string.GetHashCode(key));
+        var index = Find(key, Hash(key, fold), fold);
         if (index >= 0)
         {
             value = _entries[index].Value;
@@ -70,18 +81,95 @@ internal sealed class FunctionNameTable
         }
     }
 
-    private int Find(ReadOnlySpan<char> key, int hash)
+    private int Find(ReadOnlySpan<char> key, int hash, bool fold)
     {
         var entries = _entries;
         for (var i = _buckets[hash & (_buckets.Length - 1)] - 1; i >= 0; i = entries[i].Next)
         {
-            if (entries[i].Hash == hash && key.SequenceEqual(entries[i].Key))
+            if (entries[i].Hash == hash && Equal(key, entries[i].Key, fold))
             {
                 return i;
             }
         }
 
         return -1;
+    }
+
+    /// <summary>A hash of <paramref name="key"/> (folded if asked) from four characters at a time: most names are short.</summary>
+    private static int Hash(ReadOnlySpan<char> key, bool fold)
+    {
+        var length = key.Length;
+        var hash = Seed ^ ((ulong)(uint)length * 0x9E3779B97F4A7C15);
+        if (length < 4)
+        {
+            ulong packed = 0;
+            for (var i = 0; i < length; i++)
+            {
+                packed |= (ulong)key[i] << (16 * i);
+            }
+
+            hash = Mix(hash, Fold(packed, fold));
+        }
+        else
+        {
+            // Whole chunks, then the last four characters (overlapping the last chunk unless the length is a multiple of four).
+            ref var first = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(key));
+            for (var i = 0; i <= length - 4; i += 4)
+            {
+                hash = Mix(hash, Fold(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref first, i * 2)), fold));
+            }
+
+            if ((length & 3) != 0)
+            {
+                hash = Mix(hash, Fold(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref first, (length - 4) * 2)), fold));
+            }
+        }
+
+        // The top bits of a product depend on all the bits below: take those.
+        return (int)(((hash ^ (hash >> 32)) * 0x9E3779B97F4A7C15) >> 32);
+    }
+
+    /// <summary>One step: the rotation brings the high bits of the product down for the next multiply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mix(ulong hash, ulong chunk) => BitOperations.RotateLeft((hash ^ chunk) * 0xC2B2AE3D27D4EB4F, 29);
+
+    /// <summary>Four UTF-16 characters with A-Z folded to a-z when <paramref name="fold"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Fold(ulong chars, bool fold)
+    {
+        if (!fold)
+        {
+            return chars;
+        }
+
+        var lanes = Vector128.CreateScalarUnsafe(chars).AsUInt16();
+        var upper = Vector128.LessThan(lanes - Vector128.Create((ushort)'A'), Vector128.Create((ushort)26));
+        return (lanes | (upper & Vector128.Create((ushort)0x20))).AsUInt64().ToScalar();
+    }
+
+    /// <summary>Whether <paramref name="key"/>, folded if asked, equals <paramref name="stored"/> ordinally.</summary>
+    private static bool Equal(ReadOnlySpan<char> key, string stored, bool fold)
+    {
+        if (key.Length != stored.Length)
+        {
+            return false;
+        }
+
+        if (!fold)
+        {
+            return key.SequenceEqual(stored);
+        }
+
+        for (var i = 0; i < key.Length; i++)
+        {
+            var c = key[i];
+            if ((c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c) != stored[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void Grow()

@@ -483,75 +483,119 @@ internal ref struct SqlLexer
     }
 
     /// <summary>
-    /// Bit masks of the (up to) 64 characters from <paramref name="start"/>: bit n is for text[start + n], and is clear
-    /// past the end of the text. <paramref name="identifier"/>: may continue an identifier (see <see cref="IsIdentifierPart"/>);
-    /// <paramref name="space"/>: whitespace; <paramref name="nonAscii"/>: from U+0080 up.
+    /// Bit masks of the (up to) 64 characters from <paramref name="start"/>, bit n for text[start + n], all clear past
+    /// the end of the text: see <see cref="BlockMasks"/>. <paramref name="start"/> must be where a token or whitespace starts.
     /// </summary>
-    internal static void Masks(ReadOnlySpan<char> text, int start, out ulong identifier, out ulong space, out ulong nonAscii)
+    internal static BlockMasks Masks(ReadOnlySpan<char> text, int start)
     {
-        identifier = 0;
-        space = 0;
-        nonAscii = 0;
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated && start <= text.Length - 64)
+        ulong identifier, space, quote;
+        if (text.Length >= 64)
         {
-            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
-            for (; i < 64; i += Vector256<ushort>.Count)
+            // Near the end, the 64 characters that end the text, shifted: no character-by-character tail.
+            var at = Math.Min(start, text.Length - 64);
+            (identifier, space, quote) = Masks64(text, at);
+            identifier >>= start - at;
+            space >>= start - at;
+            quote >>= start - at;
+        }
+        else
+        {
+            // A short text: padded with zeros, which are none of these.
+            Span<char> padded = stackalloc char[64];
+            text[start..].CopyTo(padded);
+            (identifier, space, quote) = Masks64(padded, 0);
+        }
+
+        var valid = text.Length - start >= 64 ? ulong.MaxValue : (1UL << (text.Length - start)) - 1;
+        return new BlockMasks(identifier, ((identifier & ~(identifier << 1)) | ~(identifier | space)) & valid, quote);
+    }
+
+    /// <summary><see cref="Masks"/> for 64 characters that are all in <paramref name="text"/>.</summary>
+    private static (ulong Identifier, ulong Space, ulong Quote) Masks64(ReadOnlySpan<char> text, int start)
+    {
+        ulong identifier = 0, space = 0, quote = 0;
+        ref var first = ref Unsafe.Add(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)), start);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var low = Vector512.LoadUnsafe(ref first);
+            var high = Vector512.LoadUnsafe(ref first, (nuint)Vector512<ushort>.Count);
+            return (
+                IdentifierPartMask(low) | (IdentifierPartMask(high) << 32),
+                SpaceMask(low) | (SpaceMask(high) << 32),
+                Vector512.Equals(low, Vector512.Create((ushort)'\'')).ExtractMostSignificantBits()
+                    | (Vector512.Equals(high, Vector512.Create((ushort)'\'')).ExtractMostSignificantBits() << 32));
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (var i = 0; i < 64; i += Vector256<ushort>.Count)
             {
-                var chars = Vector256.LoadUnsafe(ref first, (nuint)(start + i));
-                var high = Vector256.GreaterThanOrEqual(chars, Vector256.Create((ushort)0x80));
+                var chars = Vector256.LoadUnsafe(ref first, (nuint)i);
                 var part = Vector256.LessThanOrEqual((chars | Vector256.Create((ushort)0x20)) - Vector256.Create((ushort)'a'), Vector256.Create((ushort)('z' - 'a')))
                     | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'0'), Vector256.Create((ushort)9))
                     | Vector256.Equals(chars, Vector256.Create((ushort)'_'))
                     | Vector256.Equals(chars, Vector256.Create((ushort)'$'))
-                    | high;
+                    | Vector256.GreaterThanOrEqual(chars, Vector256.Create((ushort)0x80));
                 identifier |= (ulong)part.ExtractMostSignificantBits() << i;
-                nonAscii |= (ulong)high.ExtractMostSignificantBits() << i;
                 var spaces = Vector256.Equals(chars, Vector256.Create((ushort)' '))
                     | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'\t'), Vector256.Create((ushort)('\r' - '\t')));
                 space |= (ulong)spaces.ExtractMostSignificantBits() << i;
+                quote |= (ulong)Vector256.Equals(chars, Vector256.Create((ushort)'\'')).ExtractMostSignificantBits() << i;
             }
 
-            return;
+            return (identifier, space, quote);
         }
 
-        if (Vector128.IsHardwareAccelerated && start <= text.Length - 64)
+        if (Vector128.IsHardwareAccelerated)
         {
-            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
-            for (; i < 64; i += Vector128<ushort>.Count)
+            for (var i = 0; i < 64; i += Vector128<ushort>.Count)
             {
-                var chars = Vector128.LoadUnsafe(ref first, (nuint)(start + i));
-                var high = Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
-                identifier |= (ulong)IdentifierPartMask(chars, high) << i;
-                nonAscii |= (ulong)high.ExtractMostSignificantBits() << i;
+                var chars = Vector128.LoadUnsafe(ref first, (nuint)i);
+                var nonAscii = Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
+                identifier |= (ulong)IdentifierPartMask(chars, nonAscii) << i;
                 var spaces = Vector128.Equals(chars, Vector128.Create((ushort)' '))
                     | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'\t'), Vector128.Create((ushort)('\r' - '\t')));
                 space |= (ulong)spaces.ExtractMostSignificantBits() << i;
+                quote |= (ulong)Vector128.Equals(chars, Vector128.Create((ushort)'\'')).ExtractMostSignificantBits() << i;
             }
 
-            return;
+            return (identifier, space, quote);
         }
 
-        var end = Math.Min(text.Length - start, 64);
-        for (; i < end; i++)
+        // No vector hardware.
+        for (var n = 0; n < 64; n++)
         {
-            var c = text[start + i];
-            var bit = 1UL << i;
+            var c = text[start + n];
+            var bit = 1UL << n;
             if (IsIdentifierPart(c))
             {
                 identifier |= bit;
-            }
-
-            if (c >= '\u0080')
-            {
-                nonAscii |= bit;
             }
             else if (Classes[c] == Space)
             {
                 space |= bit;
             }
+            else if (c == '\'')
+            {
+                quote |= bit;
+            }
         }
+
+        return (identifier, space, quote);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong IdentifierPartMask(Vector512<ushort> chars) =>
+        (Vector512.LessThanOrEqual((chars | Vector512.Create((ushort)0x20)) - Vector512.Create((ushort)'a'), Vector512.Create((ushort)('z' - 'a')))
+            | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'0'), Vector512.Create((ushort)9))
+            | Vector512.Equals(chars, Vector512.Create((ushort)'_'))
+            | Vector512.Equals(chars, Vector512.Create((ushort)'$'))
+            | Vector512.GreaterThanOrEqual(chars, Vector512.Create((ushort)0x80))).ExtractMostSignificantBits();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong SpaceMask(Vector512<ushort> chars) =>
+        (Vector512.Equals(chars, Vector512.Create((ushort)' '))
+            | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'\t'), Vector512.Create((ushort)('\r' - '\t')))).ExtractMostSignificantBits();
 
     /// <summary>Bit n set when character n of <paramref name="chars"/> may continue an identifier: a letter, digit, '_', '$' or non-ASCII.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -567,7 +611,7 @@ internal ref struct SqlLexer
     /// <paramref name="ascii"/> is false when it has non-ASCII letters (so it is no key word). Callers rule out the
     /// E'…', B'…', X'…', N'…' and U&amp;… prefixes first.
     /// </summary>
-    private static int WordEnd(ReadOnlySpan<char> text, int start, out bool ascii)
+    internal static int WordEnd(ReadOnlySpan<char> text, int start, out bool ascii)
     {
         ascii = text[start] < '\u0080';
         var i = start + 1;
@@ -628,4 +672,20 @@ internal ref struct SqlLexer
 
         return Emit(SqlTokenKind.Operator, start, i - start, out token);
     }
+}
+
+/// <summary>The masks of a block of 64 characters (see <see cref="SqlLexer.Masks"/>): bit n is for the block's character n.</summary>
+internal readonly struct BlockMasks(ulong identifier, ulong starts, ulong quotes)
+{
+    /// <summary>The characters that may continue an identifier (see <see cref="SqlLexer.IsIdentifierPart"/>).</summary>
+    public ulong Identifier { get; } = identifier;
+
+    /// <summary>
+    /// Where a token may start: the first character of each run of identifier characters, and every character that is
+    /// neither whitespace nor an identifier character.
+    /// </summary>
+    public ulong Starts { get; } = starts;
+
+    /// <summary>The ' characters.</summary>
+    public ulong Quotes { get; } = quotes;
 }
