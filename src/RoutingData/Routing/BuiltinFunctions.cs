@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace RoutingData.Routing;
 
 /// <summary>What the driver knows about PostgreSQL's own functions without asking a server.</summary>
@@ -145,6 +147,21 @@ internal static class BuiltinFunctions
         "name", "oid", "regclass", "regtype", "regproc", "xml", "tsvector", "tsquery", "inet", "cidr", "macaddr",
         "point", "line", "lseg", "box", "path", "polygon", "circle",
     ];
+
+    /// <summary><see cref="HasWritingPrefix"/> for an unquoted name not yet folded: only ASCII A-Z fold, as in PostgreSQL.</summary>
+    public static bool HasWritingPrefixIgnoringCase(ReadOnlySpan<char> name)
+    {
+        foreach (var prefix in WritingPrefixes)
+        {
+            // Ascii.EqualsIgnoreCase folds ASCII letters only, and is false for any non-ASCII character.
+            if (name.Length >= prefix.Length && Ascii.EqualsIgnoreCase(name[..prefix.Length], prefix))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static bool HasWritingPrefix(ReadOnlySpan<char> name)
     {

@@ -148,7 +148,7 @@ internal sealed class FunctionCatalog
             return known;
         }
 
-        return BuiltinFunctions.HasWritingPrefix(FoldCase(name, stackalloc char[name.Length])) ? FunctionClass.Writing : FunctionClass.Unknown;
+        return BuiltinFunctions.HasWritingPrefixIgnoringCase(name) ? FunctionClass.Writing : FunctionClass.Unknown;
     }
 
     /// <summary>ASCII lower case into <paramref name="buffer"/>, as PostgreSQL folds unquoted identifiers in UTF-8.</summary>

@@ -160,16 +160,34 @@ internal sealed class FunctionNameTable
             return key.SequenceEqual(stored);
         }
 
-        for (var i = 0; i < key.Length; i++)
+        var length = key.Length;
+        if (length < 4)
         {
-            var c = key[i];
-            if ((c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c) != stored[i])
+            for (var i = 0; i < length; i++)
+            {
+                var c = key[i];
+                if ((c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c) != stored[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        // Four characters at a time, the last four overlapping.
+        ref var keyBytes = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(key));
+        ref var storedBytes = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(stored.AsSpan()));
+        for (var i = 0; i < length - 4; i += 4)
+        {
+            if (Fold(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref keyBytes, i * 2)), fold: true) != Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref storedBytes, i * 2)))
             {
                 return false;
             }
         }
 
-        return true;
+        return Fold(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref keyBytes, (length - 4) * 2)), fold: true)
+            == Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref storedBytes, (length - 4) * 2));
     }
 
     private void Grow()

@@ -488,114 +488,193 @@ internal ref struct SqlLexer
     /// </summary>
     internal static BlockMasks Masks(ReadOnlySpan<char> text, int start)
     {
-        ulong identifier, space, quote;
+        CharMasks masks;
         if (text.Length >= 64)
         {
             // Near the end, the 64 characters that end the text, shifted: no character-by-character tail.
             var at = Math.Min(start, text.Length - 64);
-            (identifier, space, quote) = Masks64(text, at);
-            identifier >>= start - at;
-            space >>= start - at;
-            quote >>= start - at;
+            masks = Masks64(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), at));
+            masks.ShiftRight(start - at);
         }
         else
         {
-            // A short text: padded with zeros, which are none of these.
-            Span<char> padded = stackalloc char[64];
-            text[start..].CopyTo(padded);
-            (identifier, space, quote) = Masks64(padded, 0);
+            masks = ShortTextMasks(text[start..]);
         }
 
+        var identifier = masks.Identifier;
         var valid = text.Length - start >= 64 ? ulong.MaxValue : (1UL << (text.Length - start)) - 1;
-        return new BlockMasks(identifier, ((identifier & ~(identifier << 1)) | ~(identifier | space)) & valid, quote);
+        var starts = ((identifier & ~(identifier << 1)) | ~(identifier | masks.Space)) & valid;
+
+        // Not words for the fast path: a letter before ' or & (E'…', U&"…"), and a word that may run on past the block.
+        var words = masks.Letter & ~(masks.PrefixEnd >> 1) & ~RunOnStart(identifier);
+        return new BlockMasks(identifier, words, starts, masks.Quote);
     }
 
-    /// <summary><see cref="Masks"/> for 64 characters that are all in <paramref name="text"/>.</summary>
-    private static (ulong Identifier, ulong Space, ulong Quote) Masks64(ReadOnlySpan<char> text, int start)
+    /// <summary>The first bit of the run of identifier characters that reaches the end of the block (and may go on past it), or 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong RunOnStart(ulong identifier)
     {
-        ulong identifier = 0, space = 0, quote = 0;
-        ref var first = ref Unsafe.Add(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)), start);
+        // The leading one bits of identifier are that run; a run of all 64 starts at bit 0.
+        var run = BitOperations.LeadingZeroCount(~identifier);
+        return run != 0 ? 1UL << ((64 - run) & 63) : 0;
+    }
+
+    /// <summary><see cref="Masks64"/> of fewer than 64 characters, padded with zeros (which are none of the classes).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static CharMasks ShortTextMasks(ReadOnlySpan<char> text)
+    {
+        Span<char> padded = stackalloc char[64];
+        text.CopyTo(padded);
+        return Masks64(ref MemoryMarshal.GetReference(padded));
+    }
+
+    /// <summary>The classes of the 64 characters from <paramref name="first"/>.</summary>
+    private static CharMasks Masks64(ref char first)
+    {
+        ref var chars = ref Unsafe.As<char, ushort>(ref first);
+        CharMasks masks = default;
         if (Vector512.IsHardwareAccelerated)
         {
-            var low = Vector512.LoadUnsafe(ref first);
-            var high = Vector512.LoadUnsafe(ref first, (nuint)Vector512<ushort>.Count);
-            return (
-                IdentifierPartMask(low) | (IdentifierPartMask(high) << 32),
-                SpaceMask(low) | (SpaceMask(high) << 32),
-                Vector512.Equals(low, Vector512.Create((ushort)'\'')).ExtractMostSignificantBits()
-                    | (Vector512.Equals(high, Vector512.Create((ushort)'\'')).ExtractMostSignificantBits() << 32));
+            masks.Add(Vector512.LoadUnsafe(ref chars), 0);
+            masks.Add(Vector512.LoadUnsafe(ref chars, (nuint)Vector512<ushort>.Count), Vector512<ushort>.Count);
+            return masks;
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
             for (var i = 0; i < 64; i += Vector256<ushort>.Count)
             {
-                var chars = Vector256.LoadUnsafe(ref first, (nuint)i);
-                var part = Vector256.LessThanOrEqual((chars | Vector256.Create((ushort)0x20)) - Vector256.Create((ushort)'a'), Vector256.Create((ushort)('z' - 'a')))
-                    | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'0'), Vector256.Create((ushort)9))
-                    | Vector256.Equals(chars, Vector256.Create((ushort)'_'))
-                    | Vector256.Equals(chars, Vector256.Create((ushort)'$'))
-                    | Vector256.GreaterThanOrEqual(chars, Vector256.Create((ushort)0x80));
-                identifier |= (ulong)part.ExtractMostSignificantBits() << i;
-                var spaces = Vector256.Equals(chars, Vector256.Create((ushort)' '))
-                    | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'\t'), Vector256.Create((ushort)('\r' - '\t')));
-                space |= (ulong)spaces.ExtractMostSignificantBits() << i;
-                quote |= (ulong)Vector256.Equals(chars, Vector256.Create((ushort)'\'')).ExtractMostSignificantBits() << i;
+                masks.Add(Vector256.LoadUnsafe(ref chars, (nuint)i), i);
             }
 
-            return (identifier, space, quote);
+            return masks;
         }
 
         if (Vector128.IsHardwareAccelerated)
         {
             for (var i = 0; i < 64; i += Vector128<ushort>.Count)
             {
-                var chars = Vector128.LoadUnsafe(ref first, (nuint)i);
-                var nonAscii = Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
-                identifier |= (ulong)IdentifierPartMask(chars, nonAscii) << i;
-                var spaces = Vector128.Equals(chars, Vector128.Create((ushort)' '))
-                    | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'\t'), Vector128.Create((ushort)('\r' - '\t')));
-                space |= (ulong)spaces.ExtractMostSignificantBits() << i;
-                quote |= (ulong)Vector128.Equals(chars, Vector128.Create((ushort)'\'')).ExtractMostSignificantBits() << i;
+                masks.Add(Vector128.LoadUnsafe(ref chars, (nuint)i), i);
             }
 
-            return (identifier, space, quote);
+            return masks;
         }
 
         // No vector hardware.
         for (var n = 0; n < 64; n++)
         {
-            var c = text[start + n];
+            var c = (char)Unsafe.Add(ref chars, n);
             var bit = 1UL << n;
-            if (IsIdentifierPart(c))
+            var kind = ClassOf(c);
+            if (kind == Letter)
             {
-                identifier |= bit;
+                masks.Letter |= bit;
             }
-            else if (Classes[c] == Space)
+
+            if (kind is Letter or Digit || c == '$')
             {
-                space |= bit;
+                masks.Identifier |= bit;
             }
-            else if (c == '\'')
+            else if (kind == Space)
             {
-                quote |= bit;
+                masks.Space |= bit;
+            }
+            else if (kind == Quote)
+            {
+                masks.Quote |= bit;
+            }
+
+            if (c is '\'' or '&')
+            {
+                masks.PrefixEnd |= bit;
             }
         }
 
-        return (identifier, space, quote);
+        return masks;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong IdentifierPartMask(Vector512<ushort> chars) =>
-        (Vector512.LessThanOrEqual((chars | Vector512.Create((ushort)0x20)) - Vector512.Create((ushort)'a'), Vector512.Create((ushort)('z' - 'a')))
-            | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'0'), Vector512.Create((ushort)9))
-            | Vector512.Equals(chars, Vector512.Create((ushort)'_'))
-            | Vector512.Equals(chars, Vector512.Create((ushort)'$'))
-            | Vector512.GreaterThanOrEqual(chars, Vector512.Create((ushort)0x80))).ExtractMostSignificantBits();
+    /// <summary>Character classes of a block as bit masks, built a vector at a time.</summary>
+    private struct CharMasks
+    {
+        /// <summary>Letters, '_' and non-ASCII: what starts an identifier.</summary>
+        public ulong Letter;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong SpaceMask(Vector512<ushort> chars) =>
-        (Vector512.Equals(chars, Vector512.Create((ushort)' '))
-            | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'\t'), Vector512.Create((ushort)('\r' - '\t')))).ExtractMostSignificantBits();
+        /// <summary>Letters, digits, '_', '$' and non-ASCII: what continues one.</summary>
+        public ulong Identifier;
+
+        public ulong Space;
+
+        public ulong Quote;
+
+        /// <summary>' and &amp;: what makes a letter before it a string or identifier prefix (E'…', U&amp;"…").</summary>
+        public ulong PrefixEnd;
+
+        public void ShiftRight(int count)
+        {
+            Letter >>= count;
+            Identifier >>= count;
+            Space >>= count;
+            Quote >>= count;
+            PrefixEnd >>= count;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector512<ushort> chars, int at)
+        {
+            var letter = Vector512.LessThanOrEqual((chars | Vector512.Create((ushort)0x20)) - Vector512.Create((ushort)'a'), Vector512.Create((ushort)('z' - 'a')))
+                | Vector512.Equals(chars, Vector512.Create((ushort)'_'))
+                | Vector512.GreaterThanOrEqual(chars, Vector512.Create((ushort)0x80));
+            var identifier = letter
+                | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'0'), Vector512.Create((ushort)9))
+                | Vector512.Equals(chars, Vector512.Create((ushort)'$'));
+            var space = Vector512.Equals(chars, Vector512.Create((ushort)' '))
+                | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'\t'), Vector512.Create((ushort)('\r' - '\t')));
+            Letter |= letter.ExtractMostSignificantBits() << at;
+            Identifier |= identifier.ExtractMostSignificantBits() << at;
+            Space |= space.ExtractMostSignificantBits() << at;
+            var quote = Vector512.Equals(chars, Vector512.Create((ushort)'\''));
+            Quote |= quote.ExtractMostSignificantBits() << at;
+            PrefixEnd |= (quote | Vector512.Equals(chars, Vector512.Create((ushort)'&'))).ExtractMostSignificantBits() << at;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector256<ushort> chars, int at)
+        {
+            var letter = Vector256.LessThanOrEqual((chars | Vector256.Create((ushort)0x20)) - Vector256.Create((ushort)'a'), Vector256.Create((ushort)('z' - 'a')))
+                | Vector256.Equals(chars, Vector256.Create((ushort)'_'))
+                | Vector256.GreaterThanOrEqual(chars, Vector256.Create((ushort)0x80));
+            var identifier = letter
+                | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'0'), Vector256.Create((ushort)9))
+                | Vector256.Equals(chars, Vector256.Create((ushort)'$'));
+            var space = Vector256.Equals(chars, Vector256.Create((ushort)' '))
+                | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'\t'), Vector256.Create((ushort)('\r' - '\t')));
+            Letter |= (ulong)letter.ExtractMostSignificantBits() << at;
+            Identifier |= (ulong)identifier.ExtractMostSignificantBits() << at;
+            Space |= (ulong)space.ExtractMostSignificantBits() << at;
+            var quote = Vector256.Equals(chars, Vector256.Create((ushort)'\''));
+            Quote |= (ulong)quote.ExtractMostSignificantBits() << at;
+            PrefixEnd |= (ulong)(quote | Vector256.Equals(chars, Vector256.Create((ushort)'&'))).ExtractMostSignificantBits() << at;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector128<ushort> chars, int at)
+        {
+            var letter = Vector128.LessThanOrEqual((chars | Vector128.Create((ushort)0x20)) - Vector128.Create((ushort)'a'), Vector128.Create((ushort)('z' - 'a')))
+                | Vector128.Equals(chars, Vector128.Create((ushort)'_'))
+                | Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
+            var identifier = letter
+                | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'0'), Vector128.Create((ushort)9))
+                | Vector128.Equals(chars, Vector128.Create((ushort)'$'));
+            var space = Vector128.Equals(chars, Vector128.Create((ushort)' '))
+                | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'\t'), Vector128.Create((ushort)('\r' - '\t')));
+            Letter |= (ulong)letter.ExtractMostSignificantBits() << at;
+            Identifier |= (ulong)identifier.ExtractMostSignificantBits() << at;
+            Space |= (ulong)space.ExtractMostSignificantBits() << at;
+            var quote = Vector128.Equals(chars, Vector128.Create((ushort)'\''));
+            Quote |= (ulong)quote.ExtractMostSignificantBits() << at;
+            PrefixEnd |= (ulong)(quote | Vector128.Equals(chars, Vector128.Create((ushort)'&'))).ExtractMostSignificantBits() << at;
+        }
+    }
 
     /// <summary>Bit n set when character n of <paramref name="chars"/> may continue an identifier: a letter, digit, '_', '$' or non-ASCII.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -675,10 +754,16 @@ internal ref struct SqlLexer
 }
 
 /// <summary>The masks of a block of 64 characters (see <see cref="SqlLexer.Masks"/>): bit n is for the block's character n.</summary>
-internal readonly struct BlockMasks(ulong identifier, ulong starts, ulong quotes)
+internal readonly struct BlockMasks(ulong identifier, ulong words, ulong starts, ulong quotes)
 {
     /// <summary>The characters that may continue an identifier (see <see cref="SqlLexer.IsIdentifierPart"/>).</summary>
     public ulong Identifier { get; } = identifier;
+
+    /// <summary>
+    /// Letters ('_' and non-ASCII included) where a word may start that is plain and ends in the block: not before ' or
+    /// &amp;, and not in the run of identifier characters that reaches the end of the block.
+    /// </summary>
+    public ulong Words { get; } = words;
 
     /// <summary>
     /// Where a token may start: the first character of each run of identifier characters, and every character that is

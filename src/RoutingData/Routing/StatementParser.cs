@@ -277,6 +277,7 @@ internal ref struct StatementParser
             var masks = SqlLexer.Masks(text, i);
             state.Block = i;
             state.Identifier = masks.Identifier;
+            state.Words = masks.Words;
             state.Starts = masks.Starts;
             state.Quotes = masks.Quotes;
             while (true)
@@ -295,15 +296,13 @@ internal ref struct StatementParser
                     break;
                 }
 
-                // The token at ~stop is for this method.
+                // The token at ~stop is for the lexer.
                 var end = Special(ref scanner, ref state, ~stop);
                 if (end < 0)
                 {
                     return;
                 }
 
-                // Go on from its end, in this block if it ends in it. A word may start right there (1abc, $1abc,
-                // $$x$$abc), in the middle of what the masks saw as one.
                 var at = end - state.Block;
                 if (at >= 64)
                 {
@@ -311,7 +310,7 @@ internal ref struct StatementParser
                     break;
                 }
 
-                state.Starts = (state.Starts & (ulong.MaxValue << at)) | (state.Identifier & (1UL << at));
+                state.Resume(at);
             }
         }
 
@@ -323,18 +322,22 @@ internal ref struct StatementParser
     /// <summary>
     /// The tokens of the block in <paramref name="state"/>, from its next start bit on, into <paramref name="ring"/>
     /// (and <paramref name="events"/>); stops at the end of the block, returning where the next one starts, or at a
-    /// token that <see cref="Special"/> must take, returning the bitwise complement of its position.
+    /// token for the lexer (see <see cref="Special"/>), returning the bitwise complement of its position.
     /// </summary>
     private static int ScanBlock(ReadOnlySpan<char> text, ref ulong ring, ref ulong events, ref BlockScan state)
     {
-        ref var chars = ref MemoryMarshal.GetReference(text);
         var length = text.Length;
         var starts = state.Starts;
+        var words = state.Words;
         var identifier = state.Identifier;
         var block = state.Block;
         var count = state.Count;
         var depth = state.Depth;
         var pending = state.Events;
+        ref var chars = ref Unsafe.Add(ref MemoryMarshal.GetReference(text), block);
+
+        // A word's entry is this plus its offset and its length << 32.
+        var wordBase = QueryScanner.WordEntry(block, 0);
         int stop;
         while (true)
         {
@@ -346,113 +349,118 @@ internal ref struct StatementParser
 
             var offset = BitOperations.TrailingZeroCount(starts);
             starts &= starts - 1;
-            var i = block + offset;
-
-            // Within the text: start bits are clear past its end.
-            var c = Unsafe.Add(ref chars, i);
             int end;
-            switch (SqlLexer.ClassOf(c))
+            if ((words & (1UL << offset)) != 0)
             {
-                case SqlLexer.Letter:
+                // A plain word that ends in the block: the common case, told by its mask bit alone.
+                var run = BitOperations.TrailingZeroCount(~(identifier >> offset));
+                Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = wordBase + (uint)offset + ((ulong)(uint)run << 32);
+                if (QueryScanner.MayBeClauseKeyword(Unsafe.Add(ref chars, offset), run)
+                    && QueryScanner.MayEndClauseKeyword(Unsafe.Add(ref chars, offset + run - 1), run))
                 {
-                    var run = BitOperations.TrailingZeroCount(~(identifier >> offset));
-                    if (offset + run == 64 || (run == 1 && i + 1 < length && Unsafe.Add(ref chars, i + 1) is '\'' or '&'))
-                    {
-                        // A word that may go on into the next block, or E'…', U&"…" and the like.
-                        stop = ~i;
-                        goto Stop;
-                    }
-
-                    Unsafe.Add(ref ring, count & (QueryScanner.RingSize - 1)) = QueryScanner.WordEntry(i, run);
-                    if (QueryScanner.MayBeClauseKeyword(c, run) && QueryScanner.MayEndClauseKeyword(Unsafe.Add(ref chars, i + run - 1), run))
-                    {
-                        Unsafe.Add(ref events, pending++) = QueryScanner.Event(count, depth);
-                    }
-
-                    count++;
-                    continue;
+                    Unsafe.Add(ref events, pending++) = QueryScanner.Event(count, depth);
                 }
 
+                count++;
+                continue;
+            }
+
+            // Within the text: start bits are clear past its end.
+            var i = block + offset;
+            var c = Unsafe.Add(ref chars, offset);
+            switch (SqlLexer.ClassOf(c))
+            {
                 case SqlLexer.Comma:
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.Comma, i, 1);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Comma, i, 1);
                     continue;
-                case SqlLexer.Period when i + 1 >= length || !char.IsAsciiDigit(Unsafe.Add(ref chars, i + 1)):
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.Dot, i, 1);
+                case SqlLexer.Period when i + 1 >= length || !char.IsAsciiDigit(Unsafe.Add(ref chars, offset + 1)):
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Dot, i, 1);
                     continue;
                 case SqlLexer.LeftParen:
-                    Unsafe.Add(ref ring, count & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.LeftParen, i, 1);
+                    Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.LeftParen, i, 1);
                     Unsafe.Add(ref events, pending++) = QueryScanner.Event(count++, depth++);
                     continue;
                 case SqlLexer.RightParen when depth > 0:
-                    Unsafe.Add(ref ring, count & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.RightParen, i, 1);
+                    Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.RightParen, i, 1);
                     Unsafe.Add(ref events, pending++) = QueryScanner.Event(count++, --depth);
                     continue;
-                case SqlLexer.Op or SqlLexer.Minus or SqlLexer.Slash when i + 1 >= length || !SqlLexer.IsOperatorChar(Unsafe.Add(ref chars, i + 1)):
+                case SqlLexer.Op or SqlLexer.Minus or SqlLexer.Slash when i + 1 >= length || !SqlLexer.IsOperatorChar(Unsafe.Add(ref chars, offset + 1)):
                     // A one-character operator; longer ones, and "--" or "/*", are the lexer's.
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.Operator, i, 1);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Operator, i, 1);
                     continue;
                 case SqlLexer.Colon:
-                    if (i + 1 < length && Unsafe.Add(ref chars, i + 1) == ':')
+                    if (i + 1 < length && Unsafe.Add(ref chars, offset + 1) == ':')
                     {
-                        Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.Cast, i, 2);
+                        Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Cast, i, 2);
                         end = i + 2;
                         break;
                     }
 
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.Operator, i, 1);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Operator, i, 1);
                     continue;
                 case SqlLexer.LeftBracket:
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.LeftBracket, i, 1);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.LeftBracket, i, 1);
                     continue;
                 case SqlLexer.RightBracket:
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.RightBracket, i, 1);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.RightBracket, i, 1);
                     continue;
+                case SqlLexer.Letter when offset > 0 && (i + 1 >= length || Unsafe.Add(ref chars, offset + 1) is not ('\'' or '&')):
+                    // A word that may run on past the block (not E'…', U&"…" and the like): the next block starts with it.
+                    stop = i;
+                    goto Stop;
                 case SqlLexer.Digit:
                     // Plain digits; anything that may make a longer number (1.5, 1e3, 1_000, 0x1F) is the lexer's.
                     end = i + 1;
-                    while (end < length && char.IsAsciiDigit(Unsafe.Add(ref chars, end)))
+                    while (end < length && char.IsAsciiDigit(Unsafe.Add(ref chars, end - block)))
                     {
                         end++;
                     }
 
-                    if (end < length && Unsafe.Add(ref chars, end) is '.' or '_' or 'e' or 'E' or 'x' or 'X' or 'o' or 'O' or 'b' or 'B')
+                    if (end < length && Unsafe.Add(ref chars, end - block) is '.' or '_' or 'e' or 'E' or 'x' or 'X' or 'o' or 'O' or 'b' or 'B')
                     {
                         stop = ~i;
                         goto Stop;
                     }
 
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.Number, i, end - i);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Number, i, end - i);
                     break;
                 case SqlLexer.Quote:
                 {
-                    // '…' that ends in this block, without '' inside; others (and an unterminated one) are the lexer's.
+                    // '…' that ends in this block, without '' inside; one that may end in the next block starts it. Others
+                    // (and an unterminated one) are the lexer's.
                     var after = offset < 63 ? state.Quotes >> (offset + 1) : 0;
                     end = i + 2 + BitOperations.TrailingZeroCount(after);
-                    if (after == 0 || (end < length && Unsafe.Add(ref chars, end) == '\''))
+                    if (after == 0 && offset > 0)
+                    {
+                        stop = i;
+                        goto Stop;
+                    }
+
+                    if (after == 0 || (end < length && Unsafe.Add(ref chars, end - block) == '\''))
                     {
                         stop = ~i;
                         goto Stop;
                     }
 
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.String, i, end - i);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.String, i, end - i);
                     break;
                 }
 
-                case SqlLexer.Dollar when i + 1 < length && char.IsAsciiDigit(Unsafe.Add(ref chars, i + 1)):
+                case SqlLexer.Dollar when i + 1 < length && char.IsAsciiDigit(Unsafe.Add(ref chars, offset + 1)):
                     end = i + 2;
-                    while (end < length && char.IsAsciiDigit(Unsafe.Add(ref chars, end)))
+                    while (end < length && char.IsAsciiDigit(Unsafe.Add(ref chars, end - block)))
                     {
                         end++;
                     }
 
-                    Unsafe.Add(ref ring, count++ & (QueryScanner.RingSize - 1)) = QueryScanner.Entry(SqlTokenKind.Parameter, i, end - i);
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Parameter, i, end - i);
                     break;
                 default:
                     stop = ~i;
                     goto Stop;
             }
 
-            // After a token that the start bits do not know the end of (see ScanRest).
+            // After a token that the start bits do not know the end of.
             var at = end - block;
             if (at >= 64)
             {
@@ -460,11 +468,13 @@ internal ref struct StatementParser
                 break;
             }
 
-            starts = (starts & (ulong.MaxValue << at)) | (identifier & (1UL << at));
+            starts = BlockScan.ResumeStarts(starts, identifier, at);
+            words = BlockScan.ResumeWords(words, identifier, at);
         }
 
     Stop:
         state.Starts = starts;
+        state.Words = words;
         state.Count = count;
         state.Depth = depth;
         state.Events = pending;
@@ -545,6 +555,8 @@ internal ref struct StatementParser
         /// <summary>The block's masks (see <see cref="BlockMasks"/>), start bits cleared as tokens are taken.</summary>
         public ulong Starts;
 
+        public ulong Words;
+
         public ulong Identifier;
 
         public ulong Quotes;
@@ -557,6 +569,25 @@ internal ref struct StatementParser
 
         /// <summary>Events waiting in the scanner's buffer.</summary>
         public int Events;
+
+        /// <summary>
+        /// The start bits from block offset <paramref name="at"/> (below 64) on, where a token that the start bits do not
+        /// know the end of ended. A word may start right there (1abc, $1abc, $$x$$abc), in what the masks saw as one.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong ResumeStarts(ulong starts, ulong identifier, int at) =>
+            (starts & (ulong.MaxValue << at)) | (identifier & (1UL << at));
+
+        /// <summary>The word bits for <see cref="ResumeStarts"/>: a word started there may run on past the block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong ResumeWords(ulong words, ulong identifier, int at) =>
+            (~identifier >> at) == 0 ? words & ~(1UL << at) : words;
+
+        public void Resume(int at)
+        {
+            Starts = ResumeStarts(Starts, Identifier, at);
+            Words = ResumeWords(Words, Identifier, at);
+        }
     }
 
     private static void Verdict(ref QueryScanner scanner, StatementKind baseKind, string baseReason, out StatementKind kind, out string reason)
