@@ -15,8 +15,11 @@ internal sealed class FunctionNameTable
     // Per process, so that which names share a bucket cannot be planned from outside.
     private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
 
-    private int[] _buckets;
-    private Entry[] _entries;
+    // Open addressing, at most half full: a slot holds a key's hash (low half) and its index + 1 (high half), or 0.
+    // A lookup mostly reads one slot and compares one key.
+    private ulong[] _slots;
+    private string[] _keys;
+    private FunctionClass[] _values;
     private int _count;
 
     public FunctionNameTable(int capacity = 16)
@@ -27,8 +30,9 @@ internal sealed class FunctionNameTable
             size <<= 1;
         }
 
-        _buckets = new int[size];
-        _entries = new Entry[size];
+        _slots = new ulong[size * 2];
+        _keys = new string[size];
+        _values = new FunctionClass[size];
     }
 
     public int Count => _count;
@@ -40,18 +44,19 @@ internal sealed class FunctionNameTable
         var index = Find(key, hash, fold: false);
         if (index >= 0)
         {
-            _entries[index].Value = value;
+            _values[index] = value;
             return;
         }
 
-        if (_count == _entries.Length)
+        if (_count == _keys.Length)
         {
             Grow();
         }
 
-        ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
-        _entries[_count] = new Entry { Key = key, Hash = hash, Next = bucket - 1, Value = value };
-        bucket = ++_count;
+        _keys[_count] = key;
+        _values[_count] = value;
+        Place(hash, _count);
+        _count++;
     }
 
     public bool TryGetValue(ReadOnlySpan<char> key, out FunctionClass value) => TryGetValue(key, fold: false, out value);
@@ -62,7 +67,7 @@ internal sealed class FunctionNameTable
         var index = Find(key, Hash(key, fold), fold);
         if (index >= 0)
         {
-            value = _entries[index].Value;
+            value = _values[index];
             return true;
         }
 
@@ -75,24 +80,46 @@ internal sealed class FunctionNameTable
     {
         for (var i = 0; i < _count; i++)
         {
-            var entry = _entries[i];
-            var value = applyWritingPrefixes && BuiltinFunctions.HasWritingPrefix(entry.Key) ? FunctionClass.Writing : entry.Value;
-            target.Set(entry.Key, value);
+            var key = _keys[i];
+            var value = applyWritingPrefixes && BuiltinFunctions.HasWritingPrefix(key) ? FunctionClass.Writing : _values[i];
+            target.Set(key, value);
         }
     }
 
     private int Find(ReadOnlySpan<char> key, int hash, bool fold)
     {
-        var entries = _entries;
-        for (var i = _buckets[hash & (_buckets.Length - 1)] - 1; i >= 0; i = entries[i].Next)
+        var slots = _slots;
+        var mask = slots.Length - 1;
+        for (var i = hash & mask; ; i = (i + 1) & mask)
         {
-            if (entries[i].Hash == hash && Equal(key, entries[i].Key, fold))
+            var slot = slots[i];
+            if (slot == 0)
             {
-                return i;
+                return -1;
+            }
+
+            if ((int)slot == hash)
+            {
+                var index = (int)(slot >> 32) - 1;
+                if (Equal(key, _keys[index], fold))
+                {
+                    return index;
+                }
             }
         }
+    }
 
-        return -1;
+    private void Place(int hash, int index)
+    {
+        var slots = _slots;
+        var mask = slots.Length - 1;
+        var i = hash & mask;
+        while (slots[i] != 0)
+        {
+            i = (i + 1) & mask;
+        }
+
+        slots[i] = (uint)hash | ((ulong)(uint)(index + 1) << 32);
     }
 
     /// <summary>A hash of <paramref name="key"/> (folded if asked) from four characters at a time: most names are short.</summary>
@@ -192,22 +219,13 @@ internal sealed class FunctionNameTable
 
     private void Grow()
     {
-        var size = _entries.Length * 2;
-        Array.Resize(ref _entries, size);
-        _buckets = new int[size];
+        var size = _keys.Length * 2;
+        Array.Resize(ref _keys, size);
+        Array.Resize(ref _values, size);
+        _slots = new ulong[size * 2];
         for (var i = 0; i < _count; i++)
         {
-            ref var bucket = ref _buckets[_entries[i].Hash & (size - 1)];
-            _entries[i].Next = bucket - 1;
-            bucket = i + 1;
+            Place(Hash(_keys[i], fold: false), i);
         }
-    }
-
-    private struct Entry
-    {
-        public string Key;
-        public int Hash;
-        public int Next;
-        public FunctionClass Value;
     }
 }

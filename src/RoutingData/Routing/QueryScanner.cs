@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace RoutingData.Routing;
 
@@ -99,19 +100,20 @@ internal ref struct QueryScanner
 
     /// <summary>
     /// Whether an unquoted word of <paramref name="length"/> characters starting with <paramref name="first"/> may be one
-    /// of the key words <see cref="AcceptKeyword"/> acts on: a cheap filter, so that most words are never looked up.
+    /// of the key words <see cref="AcceptKeyword"/> acts on: the first of two cheap filters, so that most words are never
+    /// looked up. Lengths from 16 on share the slots of length % 16 (and so are let through more often than needed).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool MayBeClauseKeyword(char first, int length) =>
-        (uint)length < 16 && ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ClauseInitials), length) >> (first & 31)) & 1) != 0;
+        ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Clauses.FirstLetters), length & 15) >> (first & 31)) & 1) != 0;
 
     /// <summary>
-    /// A second filter after <see cref="MayBeClauseKeyword"/>: whether such a word of <paramref name="length"/>
-    /// characters (less than 16) may end with <paramref name="last"/>.
+    /// The second filter, for a word that passed <see cref="MayBeClauseKeyword"/>: whether a clause key word of the
+    /// length and first letter ends with <paramref name="last"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool MayEndClauseKeyword(char last, int length) =>
-        ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ClauseFinals), length & 15) >> (last & 31)) & 1) != 0;
+    internal static bool MayEndClauseKeyword(char first, char last, int length) =>
+        ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Clauses.LastLetters), ((length & 15) << 5) | (first & 31)) >> (last & 31)) & 1) != 0;
 
     /// <summary>
     /// Takes the next token. <paramref name="level"/> is the paren depth the token sits at (for "(" and ")" the level
@@ -167,8 +169,8 @@ internal ref struct QueryScanner
     public void AcceptClauseCandidate(int index, int level)
     {
         var entry = At(index);
-        var keyword = SqlKeywords.Identify(_sql, StartOf(entry), LengthOf(entry));
-        if (ClauseKeywords[(int)keyword])
+        var keyword = Clauses.Identify(_sql, StartOf(entry), LengthOf(entry));
+        if (keyword != SqlKeyword.None)
         {
             AcceptKeyword(keyword, index, level);
         }
@@ -259,11 +261,6 @@ internal ref struct QueryScanner
     /// <summary>The key words <see cref="AcceptKeyword"/> acts on, by value: most words are none of them.</summary>
     private static readonly bool[] ClauseKeywords = KeywordSet(ClauseKeywordList);
 
-    /// <summary>By word length (0-15): bit (c &amp; 31) is set when a clause key word of that length starts with letter c.</summary>
-    private static readonly uint[] ClauseInitials = Letters(ClauseKeywordList, last: false);
-
-    /// <summary>By word length (0-15): bit (c &amp; 31) is set when a clause key word of that length ends with letter c.</summary>
-    private static readonly uint[] ClauseFinals = Letters(ClauseKeywordList, last: true);
 
     private static bool[] KeywordSet(SqlKeyword[] keywords)
     {
@@ -276,17 +273,6 @@ internal ref struct QueryScanner
         return set;
     }
 
-    private static uint[] Letters(SqlKeyword[] keywords, bool last)
-    {
-        var letters = new uint[16];
-        foreach (var keyword in keywords)
-        {
-            var text = SqlKeywords.TextOf(keyword);
-            letters[text.Length] |= 1u << ((last ? text[^1] : text[0]) & 31);
-        }
-
-        return letters;
-    }
 
     private void Write(string reason) => WriteReason ??= reason;
 
@@ -701,6 +687,85 @@ internal ref struct QueryScanner
 
         /// <summary>The name began too long ago for the ring to tell what came before it.</summary>
         public bool Forgotten;
+    }
+
+    /// <summary>
+    /// The clause key words by length (0-15) and first letter (c &amp; 31), which no two of them share: a candidate word
+    /// is checked against the one key word it may be, with no hashing.
+    /// </summary>
+    private static class Clauses
+    {
+        /// <summary>By length: bit (c &amp; 31) set when a clause key word of that length starts with c.</summary>
+        public static readonly uint[] FirstLetters = new uint[16];
+
+        /// <summary>By slot ((length &lt;&lt; 5) | (first &amp; 31)): bit (c &amp; 31) set when a clause key word there ends with c.</summary>
+        public static readonly uint[] LastLetters = new uint[16 * 32];
+
+        private static readonly SqlKeyword[] Keywords = new SqlKeyword[16 * 32];
+
+        // The key word of each slot as SqlKeywords.IdentifyShort takes it (for those of up to eight letters).
+        private static readonly Vector128<ushort>[] Folded = new Vector128<ushort>[16 * 32];
+
+        static Clauses()
+        {
+            foreach (var keyword in ClauseKeywordList)
+            {
+                var text = SqlKeywords.TextOf(keyword);
+                var slot = (text.Length << 5) | (text[0] & 31);
+                if (Keywords[slot] != SqlKeyword.None)
+                {
+                    throw new InvalidOperationException($"Clause key words '{text}' and '{SqlKeywords.TextOf(Keywords[slot])}' share a slot.");
+                }
+
+                Keywords[slot] = keyword;
+                FirstLetters[text.Length] |= 1u << (text[0] & 31);
+                LastLetters[slot] |= 1u << (text[^1] & 31);
+                if (text.Length <= Vector128<ushort>.Count)
+                {
+                    Folded[slot] = FoldedWord(text, text.Length);
+                }
+            }
+        }
+
+        /// <summary>The clause key word that the word of <paramref name="length"/> characters at <paramref name="start"/> spells, or none.</summary>
+        public static SqlKeyword Identify(ReadOnlySpan<char> text, int start, int length)
+        {
+            var slot = (length << 5) | (text[start] & 31);
+            if ((uint)length >= 16 || Keywords[slot] is not (var keyword and not SqlKeyword.None))
+            {
+                return SqlKeyword.None;
+            }
+
+            if (length <= Vector128<ushort>.Count && start <= text.Length - Vector128<ushort>.Count)
+            {
+                // Folded as in SqlKeywords.IdentifyShort: equal vectors are equal words ignoring ASCII case.
+                return FoldedWord(text[start..], length) == Folded[slot] ? keyword : SqlKeyword.None;
+            }
+
+            return SqlKeywords.Is(text.Slice(start, length), SqlKeywords.TextOf(keyword)) ? keyword : SqlKeyword.None;
+        }
+
+        /// <summary>The first <paramref name="length"/> (at most eight) characters of <paramref name="text"/> OR 0x20, the rest zero.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<ushort> FoldedWord(ReadOnlySpan<char> text, int length)
+        {
+            if (text.Length < Vector128<ushort>.Count)
+            {
+                return FoldedShortText(text, length);
+            }
+
+            var chars = Vector128.LoadUnsafe(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)));
+            var inWord = Vector128.LessThan(Vector128.Create((ushort)0, 1, 2, 3, 4, 5, 6, 7), Vector128.Create((ushort)length));
+            return (chars | Vector128.Create((ushort)0x20)) & inWord;
+        }
+
+        private static Vector128<ushort> FoldedShortText(ReadOnlySpan<char> text, int length)
+        {
+            Span<char> padded = stackalloc char[Vector128<ushort>.Count];
+            padded.Clear();
+            text.CopyTo(padded);
+            return FoldedWord(padded, length);
+        }
     }
 
     [InlineArray(RingSize)]

@@ -355,8 +355,8 @@ internal ref struct StatementParser
                 // A plain word that ends in the block: the common case, told by its mask bit alone.
                 var run = BitOperations.TrailingZeroCount(~(identifier >> offset));
                 Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = wordBase + (uint)offset + ((ulong)(uint)run << 32);
-                if (QueryScanner.MayBeClauseKeyword(Unsafe.Add(ref chars, offset), run)
-                    && QueryScanner.MayEndClauseKeyword(Unsafe.Add(ref chars, offset + run - 1), run))
+                var first = Unsafe.Add(ref chars, offset);
+                if (QueryScanner.MayBeClauseKeyword(first, run) && QueryScanner.MayEndClauseKeyword(first, Unsafe.Add(ref chars, offset + run - 1), run))
                 {
                     Unsafe.Add(ref events, pending++) = QueryScanner.Event(count, depth);
                 }
@@ -499,7 +499,7 @@ internal ref struct StatementParser
                 // A word that ran on past its block.
                 scanner.Count = state.Count;
                 scanner.Accept(new SqlToken(SqlTokenKind.Identifier, position, length), state.Depth);
-                if (QueryScanner.MayBeClauseKeyword(c, length))
+                if (QueryScanner.MayBeClauseKeyword(c, length) && QueryScanner.MayEndClauseKeyword(c, text[end - 1], length))
                 {
                     scanner.AcceptClauseCandidate(state.Count, state.Depth);
                 }
