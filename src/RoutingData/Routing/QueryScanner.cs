@@ -25,7 +25,7 @@ internal ref struct QueryScanner
     internal const int MaxEvents = 64;
 
     /// <summary>Paren levels tracked in the 64-bit masks below; deeper queries go to the primary.</summary>
-    private const int MaxLevel = 62;
+    internal const int MaxLevel = 62;
 
     private const int MaxNameLength = 128;
 
@@ -84,6 +84,19 @@ internal ref struct QueryScanner
     /// </summary>
     [UnscopedRef]
     internal ref ulong Events => ref _events[0];
+
+    /// <summary>
+    /// Bit n is set when the "(" last opened at level n - 1 followed OPERATOR; only then does the ")" that closes it
+    /// matter (see <see cref="CloseParen"/>).
+    /// </summary>
+    internal readonly ulong OperatorParens => _operatorParens;
+
+    /// <summary>Whether the token of <paramref name="entry"/> may be OPERATOR: an unquoted word of its length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool MayBeOperatorKeyword(ulong entry) =>
+        (entry & (0xFUL << KindShift | (ulong)MaxEntryLength << LengthShift)) == (IdentifierEntry | (ulong)OperatorLength << LengthShift);
+
+    private static readonly int OperatorLength = SqlKeywords.LengthOf(SqlKeyword.Operator);
 
     /// <summary>An event for token <paramref name="index"/> at paren <paramref name="level"/> (for "(" and ")" the level outside them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -282,6 +282,7 @@ internal ref struct StatementParser
             state.Quotes = masks.Quotes;
             while (true)
             {
+                state.OperatorParens = scanner.OperatorParens;
                 var stop = ScanBlock(text, ref scanner.Ring, ref scanner.Events, ref state);
                 if (state.Events > 0)
                 {
@@ -334,6 +335,7 @@ internal ref struct StatementParser
         var count = state.Count;
         var depth = state.Depth;
         var pending = state.Events;
+        var operatorParens = state.OperatorParens;
         ref var chars = ref Unsafe.Add(ref MemoryMarshal.GetReference(text), block);
 
         // A word's entry is this plus its offset and its length << 32.
@@ -377,12 +379,27 @@ internal ref struct StatementParser
                     Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Dot, i, 1);
                     continue;
                 case SqlLexer.LeftParen:
+                    if (depth < QueryScanner.MaxLevel)
+                    {
+                        // As the scanner will set it for this level, or more.
+                        var bit = 1UL << (depth + 1);
+                        operatorParens = QueryScanner.MayBeOperatorKeyword(Unsafe.Add(ref ring, (nint)(uint)((count - 1) & (QueryScanner.RingSize - 1))))
+                            ? operatorParens | bit
+                            : operatorParens & ~bit;
+                    }
+
                     Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.LeftParen, i, 1);
                     Unsafe.Add(ref events, pending++) = QueryScanner.Event(count++, depth++);
                     continue;
                 case SqlLexer.RightParen when depth > 0:
                     Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.RightParen, i, 1);
-                    Unsafe.Add(ref events, pending++) = QueryScanner.Event(count++, --depth);
+                    if (--depth >= QueryScanner.MaxLevel || (operatorParens & (1UL << (depth + 1))) != 0)
+                    {
+                        // Only a ")" that may close OPERATOR(…) needs the scanner.
+                        Unsafe.Add(ref events, pending++) = QueryScanner.Event(count, depth);
+                    }
+
+                    count++;
                     continue;
                 case SqlLexer.Op or SqlLexer.Minus or SqlLexer.Slash when i + 1 >= length || !SqlLexer.IsOperatorChar(Unsafe.Add(ref chars, offset + 1)):
                     // A one-character operator; longer ones, and "--" or "/*", are the lexer's.
@@ -569,6 +586,12 @@ internal ref struct StatementParser
 
         /// <summary>Events waiting in the scanner's buffer.</summary>
         public int Events;
+
+        /// <summary>
+        /// <see cref="QueryScanner.OperatorParens"/>, and for parens opened in the block since, set where the word
+        /// before may be OPERATOR.
+        /// </summary>
+        public ulong OperatorParens;
 
         /// <summary>
         /// The start bits from block offset <paramref name="at"/> (below 64) on, where a token that the start bits do not
