@@ -529,22 +529,33 @@ internal ref struct SqlLexer
     }
 
     /// <summary>The classes of the 64 characters from <paramref name="first"/>.</summary>
+    /// <remarks>
+    /// The characters are narrowed to bytes first, all from U+00FF up to 0xFF (still non-ASCII), so that each class is
+    /// tested on twice as many characters at a time.
+    /// </remarks>
     private static CharMasks Masks64(ref char first)
     {
         ref var chars = ref Unsafe.As<char, ushort>(ref first);
         CharMasks masks = default;
         if (Vector512.IsHardwareAccelerated)
         {
-            masks.Add(Vector512.LoadUnsafe(ref chars), 0);
-            masks.Add(Vector512.LoadUnsafe(ref chars, (nuint)Vector512<ushort>.Count), Vector512<ushort>.Count);
+            var max = Vector512.Create((ushort)0xFF);
+            masks.Add(Vector512.Narrow(
+                Vector512.Min(Vector512.LoadUnsafe(ref chars), max),
+                Vector512.Min(Vector512.LoadUnsafe(ref chars, (nuint)Vector512<ushort>.Count), max)));
             return masks;
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            for (var i = 0; i < 64; i += Vector256<ushort>.Count)
+            var max = Vector256.Create((ushort)0xFF);
+            for (var i = 0; i < 64; i += Vector256<byte>.Count)
             {
-                masks.Add(Vector256.LoadUnsafe(ref chars, (nuint)i), i);
+                masks.Add(
+                    Vector256.Narrow(
+                        Vector256.Min(Vector256.LoadUnsafe(ref chars, (nuint)i), max),
+                        Vector256.Min(Vector256.LoadUnsafe(ref chars, (nuint)(i + Vector256<ushort>.Count)), max)),
+                    i);
             }
 
             return masks;
@@ -552,9 +563,14 @@ internal ref struct SqlLexer
 
         if (Vector128.IsHardwareAccelerated)
         {
-            for (var i = 0; i < 64; i += Vector128<ushort>.Count)
+            var max = Vector128.Create((ushort)0xFF);
+            for (var i = 0; i < 64; i += Vector128<byte>.Count)
             {
-                masks.Add(Vector128.LoadUnsafe(ref chars, (nuint)i), i);
+                masks.Add(
+                    Vector128.Narrow(
+                        Vector128.Min(Vector128.LoadUnsafe(ref chars, (nuint)i), max),
+                        Vector128.Min(Vector128.LoadUnsafe(ref chars, (nuint)(i + Vector128<ushort>.Count)), max)),
+                    i);
             }
 
             return masks;
@@ -619,60 +635,60 @@ internal ref struct SqlLexer
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(Vector512<ushort> chars, int at)
+        public void Add(Vector512<byte> chars)
         {
-            var letter = Vector512.LessThanOrEqual((chars | Vector512.Create((ushort)0x20)) - Vector512.Create((ushort)'a'), Vector512.Create((ushort)('z' - 'a')))
-                | Vector512.Equals(chars, Vector512.Create((ushort)'_'))
-                | Vector512.GreaterThanOrEqual(chars, Vector512.Create((ushort)0x80));
+            var letter = Vector512.LessThanOrEqual((chars | Vector512.Create((byte)0x20)) - Vector512.Create((byte)'a'), Vector512.Create((byte)('z' - 'a')))
+                | Vector512.Equals(chars, Vector512.Create((byte)'_'))
+                | Vector512.GreaterThanOrEqual(chars, Vector512.Create((byte)0x80));
             var identifier = letter
-                | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'0'), Vector512.Create((ushort)9))
-                | Vector512.Equals(chars, Vector512.Create((ushort)'$'));
-            var space = Vector512.Equals(chars, Vector512.Create((ushort)' '))
-                | Vector512.LessThanOrEqual(chars - Vector512.Create((ushort)'\t'), Vector512.Create((ushort)('\r' - '\t')));
-            Letter |= letter.ExtractMostSignificantBits() << at;
-            Identifier |= identifier.ExtractMostSignificantBits() << at;
-            Space |= space.ExtractMostSignificantBits() << at;
-            var quote = Vector512.Equals(chars, Vector512.Create((ushort)'\''));
-            Quote |= quote.ExtractMostSignificantBits() << at;
-            PrefixEnd |= (quote | Vector512.Equals(chars, Vector512.Create((ushort)'&'))).ExtractMostSignificantBits() << at;
+                | Vector512.LessThanOrEqual(chars - Vector512.Create((byte)'0'), Vector512.Create((byte)9))
+                | Vector512.Equals(chars, Vector512.Create((byte)'$'));
+            var space = Vector512.Equals(chars, Vector512.Create((byte)' '))
+                | Vector512.LessThanOrEqual(chars - Vector512.Create((byte)'\t'), Vector512.Create((byte)('\r' - '\t')));
+            var quote = Vector512.Equals(chars, Vector512.Create((byte)'\''));
+            Letter = letter.ExtractMostSignificantBits();
+            Identifier = identifier.ExtractMostSignificantBits();
+            Space = space.ExtractMostSignificantBits();
+            Quote = quote.ExtractMostSignificantBits();
+            PrefixEnd = (quote | Vector512.Equals(chars, Vector512.Create((byte)'&'))).ExtractMostSignificantBits();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(Vector256<ushort> chars, int at)
+        public void Add(Vector256<byte> chars, int at)
         {
-            var letter = Vector256.LessThanOrEqual((chars | Vector256.Create((ushort)0x20)) - Vector256.Create((ushort)'a'), Vector256.Create((ushort)('z' - 'a')))
-                | Vector256.Equals(chars, Vector256.Create((ushort)'_'))
-                | Vector256.GreaterThanOrEqual(chars, Vector256.Create((ushort)0x80));
+            var letter = Vector256.LessThanOrEqual((chars | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)('z' - 'a')))
+                | Vector256.Equals(chars, Vector256.Create((byte)'_'))
+                | Vector256.GreaterThanOrEqual(chars, Vector256.Create((byte)0x80));
             var identifier = letter
-                | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'0'), Vector256.Create((ushort)9))
-                | Vector256.Equals(chars, Vector256.Create((ushort)'$'));
-            var space = Vector256.Equals(chars, Vector256.Create((ushort)' '))
-                | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'\t'), Vector256.Create((ushort)('\r' - '\t')));
+                | Vector256.LessThanOrEqual(chars - Vector256.Create((byte)'0'), Vector256.Create((byte)9))
+                | Vector256.Equals(chars, Vector256.Create((byte)'$'));
+            var space = Vector256.Equals(chars, Vector256.Create((byte)' '))
+                | Vector256.LessThanOrEqual(chars - Vector256.Create((byte)'\t'), Vector256.Create((byte)('\r' - '\t')));
+            var quote = Vector256.Equals(chars, Vector256.Create((byte)'\''));
             Letter |= (ulong)letter.ExtractMostSignificantBits() << at;
             Identifier |= (ulong)identifier.ExtractMostSignificantBits() << at;
             Space |= (ulong)space.ExtractMostSignificantBits() << at;
-            var quote = Vector256.Equals(chars, Vector256.Create((ushort)'\''));
             Quote |= (ulong)quote.ExtractMostSignificantBits() << at;
-            PrefixEnd |= (ulong)(quote | Vector256.Equals(chars, Vector256.Create((ushort)'&'))).ExtractMostSignificantBits() << at;
+            PrefixEnd |= (ulong)(quote | Vector256.Equals(chars, Vector256.Create((byte)'&'))).ExtractMostSignificantBits() << at;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(Vector128<ushort> chars, int at)
+        public void Add(Vector128<byte> chars, int at)
         {
-            var letter = Vector128.LessThanOrEqual((chars | Vector128.Create((ushort)0x20)) - Vector128.Create((ushort)'a'), Vector128.Create((ushort)('z' - 'a')))
-                | Vector128.Equals(chars, Vector128.Create((ushort)'_'))
-                | Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
+            var letter = Vector128.LessThanOrEqual((chars | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'), Vector128.Create((byte)('z' - 'a')))
+                | Vector128.Equals(chars, Vector128.Create((byte)'_'))
+                | Vector128.GreaterThanOrEqual(chars, Vector128.Create((byte)0x80));
             var identifier = letter
-                | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'0'), Vector128.Create((ushort)9))
-                | Vector128.Equals(chars, Vector128.Create((ushort)'$'));
-            var space = Vector128.Equals(chars, Vector128.Create((ushort)' '))
-                | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'\t'), Vector128.Create((ushort)('\r' - '\t')));
+                | Vector128.LessThanOrEqual(chars - Vector128.Create((byte)'0'), Vector128.Create((byte)9))
+                | Vector128.Equals(chars, Vector128.Create((byte)'$'));
+            var space = Vector128.Equals(chars, Vector128.Create((byte)' '))
+                | Vector128.LessThanOrEqual(chars - Vector128.Create((byte)'\t'), Vector128.Create((byte)('\r' - '\t')));
+            var quote = Vector128.Equals(chars, Vector128.Create((byte)'\''));
             Letter |= (ulong)letter.ExtractMostSignificantBits() << at;
             Identifier |= (ulong)identifier.ExtractMostSignificantBits() << at;
             Space |= (ulong)space.ExtractMostSignificantBits() << at;
-            var quote = Vector128.Equals(chars, Vector128.Create((ushort)'\''));
             Quote |= (ulong)quote.ExtractMostSignificantBits() << at;
-            PrefixEnd |= (ulong)(quote | Vector128.Equals(chars, Vector128.Create((ushort)'&'))).ExtractMostSignificantBits() << at;
+            PrefixEnd |= (ulong)(quote | Vector128.Equals(chars, Vector128.Create((byte)'&'))).ExtractMostSignificantBits() << at;
         }
     }
 
