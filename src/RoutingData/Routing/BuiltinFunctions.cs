@@ -32,6 +32,8 @@ internal static class BuiltinFunctions
     /// <summary>Name prefixes that are always writing (pg_stat_reset, pg_stat_reset_shared, pg_replication_origin_create, …).</summary>
     public static readonly string[] WritingPrefixes = ["pg_stat_reset", "pg_replication_origin_", "binary_upgrade_"];
 
+    private static readonly int ShortestWritingPrefix = WritingPrefixes.Min(prefix => prefix.Length);
+
     /// <summary>Always session state: they leave locks, settings or connections behind in the session.</summary>
     public static readonly string[] SessionState =
     [
@@ -151,6 +153,11 @@ internal static class BuiltinFunctions
     /// <summary><see cref="HasWritingPrefix"/> for an unquoted name not yet folded: only ASCII A-Z fold, as in PostgreSQL.</summary>
     public static bool HasWritingPrefixIgnoringCase(ReadOnlySpan<char> name)
     {
+        if (name.Length < ShortestWritingPrefix)
+        {
+            return false;
+        }
+
         foreach (var prefix in WritingPrefixes)
         {
             // Ascii.EqualsIgnoreCase folds ASCII letters only, and is false for any non-ASCII character.

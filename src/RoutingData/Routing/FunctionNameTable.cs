@@ -40,7 +40,7 @@ internal sealed class FunctionNameTable
     /// <summary>Adds <paramref name="key"/> or replaces its value.</summary>
     public void Set(string key, FunctionClass value)
     {
-        var hash = Hash(key, fold: false);
+        var hash = Hash(key);
         var index = Find(key, hash, fold: false);
         if (index >= 0)
         {
@@ -64,7 +64,7 @@ internal sealed class FunctionNameTable
     /// <summary>Looks up <paramref name="key"/>, with its ASCII A-Z folded to lower case first when <paramref name="fold"/>.</summary>
     public bool TryGetValue(ReadOnlySpan<char> key, bool fold, out FunctionClass value)
     {
-        var index = Find(key, Hash(key, fold), fold);
+        var index = Find(key, Hash(key), fold);
         if (index >= 0)
         {
             value = _values[index];
@@ -122,9 +122,14 @@ internal sealed class FunctionNameTable
         slots[i] = (uint)hash | ((ulong)(uint)(index + 1) << 32);
     }
 
-    /// <summary>A hash of <paramref name="key"/> (folded if asked) from four characters at a time: most names are short.</summary>
-    private static int Hash(ReadOnlySpan<char> key, bool fold)
+    /// <summary>
+    /// A hash of <paramref name="key"/> from four characters at a time (most names are short), the same for a key and
+    /// any name that folds to it: every character is taken OR 0x20, which maps A-Z to a-z (and merges a few other pairs,
+    /// which only makes more names share a hash; <see cref="Equal"/> decides).
+    /// </summary>
+    private static int Hash(ReadOnlySpan<char> key)
     {
+        const ulong Fold = 0x0020_0020_0020_0020;
         var length = key.Length;
         var hash = Seed ^ ((ulong)(uint)length * 0x9E3779B97F4A7C15);
         if (length < 4)
@@ -135,7 +140,7 @@ internal sealed class FunctionNameTable
                 packed |= (ulong)key[i] << (16 * i);
             }
 
-            hash = Mix(hash, Fold(packed, fold));
+            hash = Mix(hash, packed | Fold);
         }
         else
         {
@@ -143,12 +148,12 @@ internal sealed class FunctionNameTable
             ref var first = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(key));
             for (var i = 0; i <= length - 4; i += 4)
             {
-                hash = Mix(hash, Fold(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref first, i * 2)), fold));
+                hash = Mix(hash, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref first, i * 2)) | Fold);
             }
 
             if ((length & 3) != 0)
             {
-                hash = Mix(hash, Fold(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref first, (length - 4) * 2)), fold));
+                hash = Mix(hash, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref first, (length - 4) * 2)) | Fold);
             }
         }
 
@@ -225,7 +230,7 @@ internal sealed class FunctionNameTable
         _slots = new ulong[size * 2];
         for (var i = 0; i < _count; i++)
         {
-            Place(Hash(_keys[i], fold: false), i);
+            Place(Hash(_keys[i]), i);
         }
     }
 }
