@@ -14,7 +14,8 @@ namespace RoutingData.Routing;
 /// <remarks>
 /// Taking a token costs one store: its position and kind go into a ring of the last <see cref="RingSize"/> tokens.
 /// Only at the few tokens that decide something (a "(", a clause key word) does the scanner look back through the
-/// ring for what it needs: the key words of the tokens before, and the dotted name before a "(".
+/// ring for what it needs: the key words of the tokens before, and the dotted name before a "(". A caller may write
+/// the ring itself and leave those tokens as events (<see cref="Events"/>) for <see cref="ProcessEvents"/>.
 /// </remarks>
 internal ref struct QueryScanner
 {
@@ -79,8 +80,9 @@ internal ref struct QueryScanner
 
     /// <summary>
     /// The first of <see cref="MaxEvents"/> places for events (see <see cref="Event"/>) that a caller who writes the
-    /// ring itself leaves for <see cref="ProcessEvents"/>: the "(" and ")" tokens and the words that
-    /// <see cref="MayBeClauseKeyword"/> lets through, in order.
+    /// ring itself leaves for <see cref="ProcessEvents"/>, in order: every "(", every ")" that may close OPERATOR(…)
+    /// (see <see cref="OperatorParens"/>), and the words that <see cref="MayBeClauseKeyword"/> and
+    /// <see cref="MayEndClauseKeyword"/> let through.
     /// </summary>
     [UnscopedRef]
     internal ref ulong Events => ref _events[0];
@@ -153,7 +155,8 @@ internal ref struct QueryScanner
     /// <summary>
     /// Acts on the first <paramref name="count"/> events in <see cref="Events"/>, in order, as <see cref="Accept"/>
     /// would have when their tokens were taken. <see cref="Count"/> must be up to date, and no event more than
-    /// <see cref="RingSize"/> - <see cref="MaxEvents"/> tokens old.
+    /// <see cref="MaxEvents"/> tokens old, so that the <see cref="RingSize"/> - <see cref="MaxEvents"/> tokens before
+    /// each are still in the ring.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal void ProcessEvents(int count)
