@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace RoutingData.Routing;
 
 /// <summary>What the driver knows about PostgreSQL's own functions without asking a server.</summary>
@@ -29,6 +31,8 @@ internal static class BuiltinFunctions
 
     /// <summary>Name prefixes that are always writing (pg_stat_reset, pg_stat_reset_shared, pg_replication_origin_create, …).</summary>
     public static readonly string[] WritingPrefixes = ["pg_stat_reset", "pg_replication_origin_", "binary_upgrade_"];
+
+    private static readonly int ShortestWritingPrefix = WritingPrefixes.Min(prefix => prefix.Length);
 
     /// <summary>Always session state: they leave locks, settings or connections behind in the session.</summary>
     public static readonly string[] SessionState =
@@ -145,6 +149,26 @@ internal static class BuiltinFunctions
         "name", "oid", "regclass", "regtype", "regproc", "xml", "tsvector", "tsquery", "inet", "cidr", "macaddr",
         "point", "line", "lseg", "box", "path", "polygon", "circle",
     ];
+
+    /// <summary><see cref="HasWritingPrefix"/> for an unquoted name not yet folded: only ASCII A-Z fold, as in PostgreSQL.</summary>
+    public static bool HasWritingPrefixIgnoringCase(ReadOnlySpan<char> name)
+    {
+        if (name.Length < ShortestWritingPrefix)
+        {
+            return false;
+        }
+
+        foreach (var prefix in WritingPrefixes)
+        {
+            // Ascii.EqualsIgnoreCase folds ASCII letters only, and is false for any non-ASCII character.
+            if (name.Length >= prefix.Length && Ascii.EqualsIgnoreCase(name[..prefix.Length], prefix))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static bool HasWritingPrefix(ReadOnlySpan<char> name)
     {

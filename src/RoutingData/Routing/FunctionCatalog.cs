@@ -132,6 +132,25 @@ internal sealed class FunctionCatalog
         return ClassifyQualified(key, qualified[..schema.Length], qualified);
     }
 
+    /// <summary>
+    /// <see cref="Classify"/> for an unqualified, unquoted <paramref name="name"/> as written (not yet folded): the
+    /// classifier's common case, looked up without copying the name.
+    /// </summary>
+    public FunctionClass ClassifyUnquoted(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty || name.Length > MaxNameLength)
+        {
+            return FunctionClass.Unknown;
+        }
+
+        if (_unqualified.TryGetValue(name, fold: true, out var known))
+        {
+            return known;
+        }
+
+        return BuiltinFunctions.HasWritingPrefixIgnoringCase(name) ? FunctionClass.Writing : FunctionClass.Unknown;
+    }
+
     /// <summary>ASCII lower case into <paramref name="buffer"/>, as PostgreSQL folds unquoted identifiers in UTF-8.</summary>
     internal static ReadOnlySpan<char> FoldCase(ReadOnlySpan<char> text, Span<char> buffer)
     {

@@ -1,4 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace RoutingData.Routing;
 
@@ -8,30 +11,44 @@ namespace RoutingData.Routing;
 /// locking clause, or a call of a function that is not known to be read-only. It errs towards "not read-only": a name
 /// followed by "(" is a function call unless the grammar says it cannot be.
 /// </summary>
+/// <remarks>
+/// Taking a token costs one store: its position and kind go into a ring of the last <see cref="RingSize"/> tokens.
+/// Only at the few tokens that decide something (a "(", a clause key word) does the scanner look back through the
+/// ring for what it needs: the key words of the tokens before, and the dotted name before a "(". A caller may write
+/// the ring itself and leave those tokens as events (<see cref="Events"/>) for <see cref="ProcessEvents"/>.
+/// </remarks>
 internal ref struct QueryScanner
 {
+    /// <summary>Tokens remembered for looking back: a power of two, at least twice <see cref="MaxEvents"/>.</summary>
+    internal const int RingSize = 128;
+
+    /// <summary>Events that a caller may leave pending (see <see cref="Events"/>): as many as tokens in 64 characters.</summary>
+    internal const int MaxEvents = 64;
+
     /// <summary>Paren levels tracked in the 64-bit masks below; deeper queries go to the primary.</summary>
-    private const int MaxLevel = 62;
+    internal const int MaxLevel = 62;
 
     private const int MaxNameLength = 128;
 
+    // A ring entry: start (bits 0-31), length (32-55, capped), kind (56-59), flags (60-63).
+    private const int LengthShift = 32;
+    private const int KindShift = 56;
+    private const int FlagsShift = 60;
+    private const uint MaxEntryLength = 0xFF_FFFF;
+
+    /// <summary>Flag of a ")" entry: it closed the parens of OPERATOR(…), so an operand follows.</summary>
+    private const ulong ClosesOperatorParen = 1UL << 62;
+
+    /// <summary>The kind bits of an unquoted identifier's entry.</summary>
+    internal const ulong IdentifierEntry = (ulong)SqlTokenKind.Identifier << KindShift;
+
     private readonly ReadOnlySpan<char> _sql;
     private readonly FunctionCatalog _catalog;
+    private TokenRing _ring;
+    private EventBuffer _events;
 
-    // The two tokens before the current one (their kinds and key words: all that is needed of them).
-    private Tag _prev;
-    private Tag _prev2;
-
-    // The dotted name that ends at (or before a dot at) _prev: its part count, last part, the part before that, and
-    // the two tokens before its first part, which decide whether "name(" is a call.
-    private int _nameParts;
-    private SqlToken _nameLast;
-    private SqlToken _nameQualifier;
-    private Tag _context;
-    private Tag _context2;
-    private bool _contextIsOperatorParen;
-
-    private bool _lastCloseWasOperatorParen;
+    // Tokens taken so far; the last is at ring index (_count - 1) % RingSize.
+    private int _count;
 
     // Bit n is for paren level n: inside a WITH list before its main query; inside GROUP BY; the parens of OPERATOR(…).
     private ulong _cteLists;
@@ -50,95 +67,178 @@ internal ref struct QueryScanner
     /// <summary>The first reason the query leaves session state behind (and so pins), or null.</summary>
     public string? SessionReason { get; private set; }
 
+    /// <summary>Tokens taken so far. A caller that writes entries into <see cref="Ring"/> itself keeps this up to date.</summary>
+    internal int Count
+    {
+        readonly get => _count;
+        set => _count = value;
+    }
+
+    /// <summary>The first ring entry: token n goes at n % <see cref="RingSize"/>.</summary>
+    [UnscopedRef]
+    internal ref ulong Ring => ref _ring[0];
+
+    /// <summary>
+    /// The first of <see cref="MaxEvents"/> places for events (see <see cref="Event"/>) that a caller who writes the
+    /// ring itself leaves for <see cref="ProcessEvents"/>, in order: every "(", every ")" that may close OPERATOR(…)
+    /// (see <see cref="OperatorParens"/>), and the words that <see cref="MayBeClauseKeyword"/> and
+    /// <see cref="MayEndClauseKeyword"/> let through.
+    /// </summary>
+    [UnscopedRef]
+    internal ref ulong Events => ref _events[0];
+
+    /// <summary>
+    /// Bit n is set when the "(" last opened at level n - 1 followed OPERATOR; only then does the ")" that closes it
+    /// matter (see <see cref="CloseParen"/>).
+    /// </summary>
+    internal readonly ulong OperatorParens => _operatorParens;
+
+    /// <summary>Whether the token of <paramref name="entry"/> may be OPERATOR: an unquoted word of its length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool MayBeOperatorKeyword(ulong entry) =>
+        (entry & (0xFUL << KindShift | (ulong)MaxEntryLength << LengthShift)) == (IdentifierEntry | (ulong)OperatorLength << LengthShift);
+
+    private static readonly int OperatorLength = SqlKeywords.LengthOf(SqlKeyword.Operator);
+
+    /// <summary>An event for token <paramref name="index"/> at paren <paramref name="level"/> (for "(" and ")" the level outside them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Event(int index, int level) => (uint)index | ((ulong)(uint)level << 32);
+
+    /// <summary>A ring entry for a word of <paramref name="length"/> (at most 64) characters at <paramref name="start"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong WordEntry(int start, int length) => (uint)start | ((ulong)(uint)length << LengthShift) | IdentifierEntry;
+
+    /// <summary>A ring entry for a token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Entry(SqlTokenKind kind, int start, int length, SqlTokenFlags flags = SqlTokenFlags.None) =>
+        (uint)start | ((ulong)Math.Min((uint)length, MaxEntryLength) << LengthShift) | ((ulong)kind << KindShift) | ((ulong)flags << FlagsShift);
+
+    /// <summary>
+    /// Whether an unquoted word of <paramref name="length"/> characters starting with <paramref name="first"/> may be one
+    /// of the key words <see cref="AcceptKeyword"/> acts on: the first of two cheap filters, so that most words are never
+    /// looked up. Lengths from 16 on share the slots of length % 16 (and so are let through more often than needed).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool MayBeClauseKeyword(char first, int length) =>
+        ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Clauses.FirstLetters), length & 15) >> (first & 31)) & 1) != 0;
+
+    /// <summary>
+    /// The second filter, for a word that passed <see cref="MayBeClauseKeyword"/>: whether a clause key word of the
+    /// length and first letter ends with <paramref name="last"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool MayEndClauseKeyword(char first, char last, int length) =>
+        ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Clauses.LastLetters), ((length & 15) << 5) | (first & 31)) >> (last & 31)) & 1) != 0;
+
     /// <summary>
     /// Takes the next token. <paramref name="level"/> is the paren depth the token sits at (for "(" and ")" the level
-    /// outside them); <paramref name="lexer"/> is positioned after the token, for looking ahead.
+    /// outside them).
     /// </summary>
-    public void Accept(in SqlToken token, int level, in SqlLexer lexer)
+    public void Accept(in SqlToken token, int level)
     {
+        Push(Entry(token.Kind, token.Start, token.Length, token.Flags));
+        var index = _count - 1;
         switch (token.Kind)
         {
-            case SqlTokenKind.Identifier:
-                AcceptIdentifier(token, level, lexer);
-                break;
-            case SqlTokenKind.QuotedIdentifier:
-                TrackName(token);
-                Shift(token);
-                break;
-            case SqlTokenKind.Dot:
-                AcceptDot(token);
+            case SqlTokenKind.Identifier when ClauseKeywords[(int)token.Keyword]:
+                AcceptKeyword(token.Keyword, index, level);
                 break;
             case SqlTokenKind.LeftParen:
-                AcceptLeftParen(token, level);
+                OpenParen(index, level);
                 break;
             case SqlTokenKind.RightParen:
-                AcceptRightParen(token, level);
-                break;
-            default:
-                AcceptOther(token);
+                CloseParen(index, level);
                 break;
         }
     }
 
-    /// <summary><see cref="Accept"/> for an unquoted identifier or key word.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void AcceptIdentifier(in SqlToken token, int level, in SqlLexer lexer)
+    /// <summary>
+    /// Acts on the first <paramref name="count"/> events in <see cref="Events"/>, in order, as <see cref="Accept"/>
+    /// would have when their tokens were taken. <see cref="Count"/> must be up to date, and no event more than
+    /// <see cref="MaxEvents"/> tokens old, so that the <see cref="RingSize"/> - <see cref="MaxEvents"/> tokens before
+    /// each are still in the ring.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ProcessEvents(int count)
     {
-        if (ClauseKeywords[(int)token.Keyword])
+        for (var n = 0; n < count; n++)
         {
-            AcceptKeyword(token.Keyword, level, lexer);
+            var value = _events[n];
+            var index = (int)(uint)value;
+            var level = (int)(value >> 32);
+            switch (KindOf(At(index)))
+            {
+                case SqlTokenKind.LeftParen:
+                    OpenParen(index, level);
+                    break;
+                case SqlTokenKind.RightParen:
+                    CloseParen(index, level);
+                    break;
+                default:
+                    AcceptClauseCandidate(index, level);
+                    break;
+            }
         }
-
-        TrackName(token);
-        Shift(token);
     }
 
-    /// <summary><see cref="Accept"/> for ".", which keeps a name going: schema.function(…).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void AcceptDot(in SqlToken token) => Shift(token);
-
-    /// <summary><see cref="Accept"/> for "(" at <paramref name="level"/> (the level outside it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void AcceptLeftParen(in SqlToken token, int level)
+    /// <summary>For token <paramref name="index"/>, a word in the ring passed by <see cref="MayBeClauseKeyword"/>: acts on it if it is a clause key word.</summary>
+    public void AcceptClauseCandidate(int index, int level)
     {
-        OpenParen(level);
-        _nameParts = 0;
-        Shift(token);
+        var entry = At(index);
+        var keyword = Clauses.Identify(_sql, StartOf(entry), LengthOf(entry));
+        if (keyword != SqlKeyword.None)
+        {
+            AcceptKeyword(keyword, index, level);
+        }
     }
 
-    /// <summary><see cref="Accept"/> for ")" at <paramref name="level"/> (the level outside it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void AcceptRightParen(in SqlToken token, int level)
+    /// <summary>Takes ")" at <paramref name="start"/> and <paramref name="level"/> (the level outside it).</summary>
+    public void AcceptRightParen(int start, int level)
     {
-        _lastCloseWasOperatorParen = level < MaxLevel && Bit(_operatorParens, level + 1);
-        _nameParts = 0;
-        Shift(token);
-    }
-
-    /// <summary><see cref="Accept"/> for any token that ends a name and needs nothing else: ",", operators, literals, ….</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void AcceptOther(in SqlToken token)
-    {
-        _nameParts = 0;
-        Shift(token);
+        Push(Entry(SqlTokenKind.RightParen, start, 1));
+        CloseParen(_count - 1, level);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Shift(in SqlToken token)
+    private void Push(ulong entry)
     {
-        _prev2 = _prev;
-        _prev = new Tag(token.Kind, token.Keyword);
+        Unsafe.Add(ref _ring[0], _count & (RingSize - 1)) = entry;
+        _count++;
     }
+
+    /// <summary>Token <paramref name="index"/> (0 for before the first).</summary>
+    private readonly ulong At(int index) => index < 0 ? 0 : _ring[index & (RingSize - 1)];
+
+    /// <summary>Whether token <paramref name="index"/> has left the ring (been overwritten).</summary>
+    private readonly bool Forgotten(int index) => index >= 0 && index < _count - RingSize;
+
+    private static SqlTokenKind KindOf(ulong entry) => (SqlTokenKind)((entry >> KindShift) & 0xF);
+
+    private static SqlTokenFlags FlagsOf(ulong entry) => (SqlTokenFlags)((entry >> FlagsShift) & 0x3);
+
+    private static int StartOf(ulong entry) => (int)(uint)entry;
+
+    private static int LengthOf(ulong entry) => (int)((entry >> LengthShift) & MaxEntryLength);
+
+    private static bool IsName(ulong entry) => KindOf(entry) is SqlTokenKind.Identifier or SqlTokenKind.QuotedIdentifier;
+
+    /// <summary>The key word an entry spells, or <see cref="SqlKeyword.None"/>.</summary>
+    private readonly SqlKeyword KeywordOf(ulong entry) =>
+        KindOf(entry) == SqlTokenKind.Identifier ? SqlKeywords.Identify(_sql, StartOf(entry), LengthOf(entry)) : SqlKeyword.None;
+
+    /// <summary>Whether an entry spells <paramref name="keyword"/>: most words are ruled out by their length alone.</summary>
+    private readonly bool Is(ulong entry, SqlKeyword keyword) =>
+        KindOf(entry) == SqlTokenKind.Identifier && LengthOf(entry) == SqlKeywords.LengthOf(keyword) && KeywordOf(entry) == keyword;
 
     private static bool Bit(ulong mask, int level) => (mask & (1UL << level)) != 0;
 
     private static ulong With(ulong mask, int level, bool value) => value ? mask | (1UL << level) : mask & ~(1UL << level);
 
-    private static bool EndsExpression(Tag token) => token.Kind switch
+    private readonly bool EndsExpression(ulong entry) => KindOf(entry) switch
     {
         SqlTokenKind.QuotedIdentifier or SqlTokenKind.RightParen or SqlTokenKind.RightBracket or SqlTokenKind.String
             or SqlTokenKind.Number or SqlTokenKind.Parameter => true,
-        SqlTokenKind.Identifier => token.Keyword is SqlKeyword.None or SqlKeyword.Null or SqlKeyword.True or SqlKeyword.False or SqlKeyword.End,
+        SqlTokenKind.Identifier => KeywordOf(entry) is SqlKeyword.None or SqlKeyword.Null or SqlKeyword.True or SqlKeyword.False or SqlKeyword.End,
         _ => false,
     };
 
@@ -166,14 +266,19 @@ internal ref struct QueryScanner
         _ => false,
     };
 
-    /// <summary>The key words <see cref="AcceptKeyword"/> acts on, by value: most words are none of them.</summary>
-    private static readonly bool[] ClauseKeywords = KeywordSet(
+    private static readonly SqlKeyword[] ClauseKeywordList =
+    [
         SqlKeyword.Insert, SqlKeyword.Update, SqlKeyword.Delete, SqlKeyword.Merge, SqlKeyword.Select, SqlKeyword.Values,
         SqlKeyword.Table, SqlKeyword.Into, SqlKeyword.With, SqlKeyword.By, SqlKeyword.For, SqlKeyword.Having, SqlKeyword.Window,
         SqlKeyword.Order, SqlKeyword.Limit, SqlKeyword.Offset, SqlKeyword.Fetch, SqlKeyword.Union, SqlKeyword.Intersect,
-        SqlKeyword.Except);
+        SqlKeyword.Except,
+    ];
 
-    private static bool[] KeywordSet(params SqlKeyword[] keywords)
+    /// <summary>The key words <see cref="AcceptKeyword"/> acts on, by value: most words are none of them.</summary>
+    private static readonly bool[] ClauseKeywords = KeywordSet(ClauseKeywordList);
+
+
+    private static bool[] KeywordSet(SqlKeyword[] keywords)
     {
         var set = new bool[256];
         foreach (var keyword in keywords)
@@ -184,13 +289,16 @@ internal ref struct QueryScanner
         return set;
     }
 
+
     private void Write(string reason) => WriteReason ??= reason;
 
-    /// <summary>A key word in <see cref="ClauseKeywords"/>; any other changes nothing here.</summary>
-    private void AcceptKeyword(SqlKeyword keyword, int level, in SqlLexer lexer)
+    /// <summary>A key word in <see cref="ClauseKeywords"/>, token <paramref name="index"/>; any other changes nothing here.</summary>
+    private void AcceptKeyword(SqlKeyword keyword, int index, int level)
     {
         // After ".", "::" or AS a key word is a column, type or label (t.update, AS delete), never a clause.
-        if (_prev.Kind is SqlTokenKind.Dot or SqlTokenKind.Cast || _prev.Is(SqlKeyword.As))
+        var prev = At(index - 1);
+        var prevKind = KindOf(prev);
+        if (prevKind is SqlTokenKind.Dot or SqlTokenKind.Cast || Is(prev, SqlKeyword.As))
         {
             return;
         }
@@ -210,21 +318,22 @@ internal ref struct QueryScanner
                 break;
             case SqlKeyword.With:
                 // Only a WITH that starts a query opens a CTE list (not WITH ORDINALITY, WITH TIME ZONE, WITH TIES).
-                if (inLevel && _prev.Kind is SqlTokenKind.None or SqlTokenKind.LeftParen)
+                if (inLevel && prevKind is SqlTokenKind.None or SqlTokenKind.LeftParen)
                 {
                     _cteLists = With(_cteLists, level, true);
                 }
 
                 break;
             case SqlKeyword.By:
-                if (inLevel && _prev.Is(SqlKeyword.Group))
+                if (inLevel && Is(prev, SqlKeyword.Group))
                 {
                     _groupBy = With(_groupBy, level, true);
                 }
 
                 break;
             case SqlKeyword.For:
-                CheckLockingClause(lexer);
+                var entry = At(index);
+                CheckLockingClause(StartOf(entry) + LengthOf(entry));
                 EndGroupBy(level);
                 break;
             case SqlKeyword.Having or SqlKeyword.Window or SqlKeyword.Order or SqlKeyword.Limit or SqlKeyword.Offset
@@ -251,9 +360,10 @@ internal ref struct QueryScanner
         }
     }
 
-    private void CheckLockingClause(in SqlLexer lexer)
+    /// <summary>FOR UPDATE and the like: the tokens from <paramref name="position"/> (after FOR).</summary>
+    private void CheckLockingClause(int position)
     {
-        var peek = lexer;
+        var peek = new SqlLexer(_sql) { Position = position };
         if (!peek.Next(out var first))
         {
             return;
@@ -285,29 +395,26 @@ internal ref struct QueryScanner
         }
     }
 
-    private void TrackName(in SqlToken token)
+    /// <summary>")", token <paramref name="index"/>, at <paramref name="level"/> (the level outside it).</summary>
+    private void CloseParen(int index, int level)
     {
-        if (_prev.Kind == SqlTokenKind.Dot && _nameParts > 0)
+        if (level < MaxLevel && Bit(_operatorParens, level + 1))
         {
-            _nameQualifier = _nameLast;
-            _nameLast = token;
-            _nameParts++;
-            return;
+            _ring[index & (RingSize - 1)] |= ClosesOperatorParen;
         }
-
-        _nameParts = 1;
-        _nameLast = token;
-        _nameQualifier = default;
-        _context = _prev;
-        _context2 = _prev2;
-        _contextIsOperatorParen = _prev.Kind == SqlTokenKind.RightParen && _lastCloseWasOperatorParen;
     }
 
-    private void OpenParen(int level)
+    /// <summary>"(", token <paramref name="index"/>, at <paramref name="level"/> (the level outside it).</summary>
+    private void OpenParen(int index, int level)
     {
-        if (_nameParts > 0 && _prev.IsName && SessionReason is null && IsFunctionCall(level))
+        var prev = At(index - 1);
+        if (IsName(prev) && SessionReason is null && !IsReadOnlyFunction(index - 1))
         {
-            CheckFunction();
+            var name = FindName(index - 1);
+            if (name.Forgotten || IsFunctionCall(level, name))
+            {
+                CheckFunction(name);
+            }
         }
 
         if (level >= MaxLevel)
@@ -317,7 +424,7 @@ internal ref struct QueryScanner
         }
 
         // A "(" right after a CTE body starts a parenthesised main query.
-        if (_prev.Kind == SqlTokenKind.RightParen)
+        if (KindOf(prev) == SqlTokenKind.RightParen)
         {
             _cteLists = With(_cteLists, level, false);
         }
@@ -325,17 +432,75 @@ internal ref struct QueryScanner
         var inner = level + 1;
         _cteLists = With(_cteLists, inner, false);
         _groupBy = With(_groupBy, inner, false);
-        _operatorParens = With(_operatorParens, inner, _prev.Is(SqlKeyword.Operator));
+        _operatorParens = With(_operatorParens, inner, Is(prev, SqlKeyword.Operator));
+    }
+
+    /// <summary>
+    /// Whether token <paramref name="index"/> is a one-part unquoted name that the catalog knows as read-only: then it
+    /// does not matter whether "name(" is a call or syntax, and the grammar need not be asked.
+    /// </summary>
+    private readonly bool IsReadOnlyFunction(int index)
+    {
+        var entry = At(index);
+        if (KindOf(entry) != SqlTokenKind.Identifier || KindOf(At(index - 1)) == SqlTokenKind.Dot || LengthOf(entry) > MaxNameLength)
+        {
+            return false;
+        }
+
+        return _catalog.ClassifyUnquoted(_sql.Slice(StartOf(entry), LengthOf(entry))) == FunctionClass.ReadOnly;
+    }
+
+    /// <summary>
+    /// The dotted name that ends with token <paramref name="last"/> (a name): a.b.c, or a..b as PostgreSQL's lexer
+    /// would give it. A part follows the one before across one or more dots; any other token starts a new name.
+    /// </summary>
+    private readonly DottedName FindName(int last)
+    {
+        var name = new DottedName { Parts = 1, Last = At(last) };
+        var first = last;
+        while (true)
+        {
+            var before = first - 1;
+            while (!Forgotten(before) && KindOf(At(before)) == SqlTokenKind.Dot)
+            {
+                before--;
+            }
+
+            if (Forgotten(before))
+            {
+                name.Forgotten = true;
+                return name;
+            }
+
+            if (before == first - 1 || !IsName(At(before)))
+            {
+                break;
+            }
+
+            if (name.Parts == 1)
+            {
+                name.Qualifier = At(before);
+            }
+
+            name.Parts++;
+            first = before;
+        }
+
+        // Long chains of dots can run out of the ring: then what came before the name is not known.
+        name.Forgotten = Forgotten(first - 2);
+        name.Context = At(first - 1);
+        name.Context2 = At(first - 2);
+        return name;
     }
 
     /// <summary>Whether "name(" is a call rather than syntax (a type modifier, a CTE or alias column list, …).</summary>
-    private readonly bool IsFunctionCall(int level)
+    private readonly bool IsFunctionCall(int level, in DottedName name)
     {
         var inLevel = level <= MaxLevel;
-        var context = _context;
-        if (_nameParts == 1 && _nameLast.Kind == SqlTokenKind.Identifier)
+        var context = name.Context;
+        if (name.Parts == 1 && KindOf(name.Last) == SqlTokenKind.Identifier)
         {
-            var keyword = _nameLast.Keyword;
+            var keyword = KeywordOf(name.Last);
             if (IsNeverFunction(keyword))
             {
                 return false;
@@ -346,28 +511,29 @@ internal ref struct QueryScanner
             {
                 case SqlKeyword.Cube or SqlKeyword.Rollup:
                     if (inLevel && Bit(_groupBy, level)
-                        && (context.Kind == SqlTokenKind.Comma || context.Is(SqlKeyword.By) || context.Is(SqlKeyword.Distinct) || context.Is(SqlKeyword.All)))
+                        && (KindOf(context) == SqlTokenKind.Comma || KeywordOf(context) is SqlKeyword.By or SqlKeyword.Distinct or SqlKeyword.All))
                     {
                         return false;
                     }
 
                     break;
-                case SqlKeyword.Sets when context.Is(SqlKeyword.Grouping):
+                case SqlKeyword.Sets when Is(context, SqlKeyword.Grouping):
                 case SqlKeyword.Materialized when inLevel && Bit(_cteLists, level):
-                case SqlKeyword.Varying when context.Is(SqlKeyword.Character) || context.Is(SqlKeyword.Char) || context.Is(SqlKeyword.Bit) || context.Is(SqlKeyword.Nchar):
-                case SqlKeyword.Zone when context.Is(SqlKeyword.Time):
-                case SqlKeyword.First or SqlKeyword.Next when context.Is(SqlKeyword.Fetch):
-                case SqlKeyword.By when context.Is(SqlKeyword.Group) || context.Is(SqlKeyword.Order) || context.Is(SqlKeyword.Partition):
-                case SqlKeyword.Columns when context.Kind == SqlTokenKind.String:
+                case SqlKeyword.Varying when KeywordOf(context) is SqlKeyword.Character or SqlKeyword.Char or SqlKeyword.Bit or SqlKeyword.Nchar:
+                case SqlKeyword.Zone when Is(context, SqlKeyword.Time):
+                case SqlKeyword.First or SqlKeyword.Next when Is(context, SqlKeyword.Fetch):
+                case SqlKeyword.By when KeywordOf(context) is SqlKeyword.Group or SqlKeyword.Order or SqlKeyword.Partition:
+                case SqlKeyword.Columns when KindOf(context) == SqlTokenKind.String:
                     return false;
                 case SqlKeyword.Like or SqlKeyword.Ilike or SqlKeyword.Similar or SqlKeyword.Is or SqlKeyword.Join:
                     // An infix key word after an operand: x LIKE (…), x NOT LIKE (…), t JOIN (…), LEFT JOIN (…).
-                    if (EndsExpression(context) || (context.Is(SqlKeyword.Not) && EndsExpression(_context2)))
+                    var contextKeyword = KeywordOf(context);
+                    if (EndsExpression(context) || (contextKeyword == SqlKeyword.Not && EndsExpression(name.Context2)))
                     {
                         return false;
                     }
 
-                    if (keyword == SqlKeyword.Join && context.Keyword is SqlKeyword.Left or SqlKeyword.Right or SqlKeyword.Full
+                    if (keyword == SqlKeyword.Join && contextKeyword is SqlKeyword.Left or SqlKeyword.Right or SqlKeyword.Full
                         or SqlKeyword.Inner or SqlKeyword.Outer or SqlKeyword.Cross or SqlKeyword.Natural)
                     {
                         return false;
@@ -377,7 +543,7 @@ internal ref struct QueryScanner
             }
         }
 
-        switch (context.Kind)
+        switch (KindOf(context))
         {
             case SqlTokenKind.Cast:
                 // ::numeric(10,2), ::pg_catalog.varchar(20): a type modifier.
@@ -385,7 +551,7 @@ internal ref struct QueryScanner
             case SqlTokenKind.RightParen:
                 // f() t(a, b), (VALUES …) v(a), agg(x) FILTER (…), OVER (…): an alias column list or a clause.
                 // After OPERATOR(…) though, an operand starts.
-                return _contextIsOperatorParen;
+                return (context & ClosesOperatorParen) != 0;
             case SqlTokenKind.QuotedIdentifier or SqlTokenKind.String:
                 // "table" t(a): an alias list; '…' COLUMNS (…) in JSON_TABLE. An operand never follows these directly.
                 return false;
@@ -395,23 +561,43 @@ internal ref struct QueryScanner
             case SqlTokenKind.Identifier:
                 // AS x(a, b) alias list or CAST(… AS numeric(10,2)); WITH [RECURSIVE] c(a) CTE list; TABLESAMPLE method;
                 // WITH ORDINALITY t(a, n) alias list.
-                return context.Keyword is not (SqlKeyword.As or SqlKeyword.With or SqlKeyword.Recursive
+                return KeywordOf(context) is not (SqlKeyword.As or SqlKeyword.With or SqlKeyword.Recursive
                     or SqlKeyword.Tablesample or SqlKeyword.Ordinality);
             default:
                 return true;
         }
     }
 
-    private void CheckFunction()
+    private void CheckFunction(in DottedName name)
     {
-        if (_nameParts > 3)
+        if (name.Parts > 3 || name.Forgotten)
         {
             Write(ClassificationReasons.UnknownFunction);
             return;
         }
 
+        FunctionClass kind;
+        if (name.Parts == 1 && KindOf(name.Last) == SqlTokenKind.Identifier)
+        {
+            // The common case: an unquoted name, looked up folded without copying it.
+            var text = _sql.Slice(StartOf(name.Last), LengthOf(name.Last));
+            if (text.Length > MaxNameLength)
+            {
+                Write(ClassificationReasons.UnknownFunction);
+                return;
+            }
+
+            kind = _catalog.ClassifyUnquoted(text);
+            if (kind != FunctionClass.ReadOnly)
+            {
+                Report(kind, default, FunctionCatalog.FoldCase(text, stackalloc char[text.Length]));
+            }
+
+            return;
+        }
+
         Span<char> nameBuffer = stackalloc char[MaxNameLength];
-        if (!TryResolve(_nameLast, nameBuffer, out var name))
+        if (!TryResolve(name.Last, nameBuffer, out var resolved))
         {
             Write(ClassificationReasons.UnknownFunction);
             return;
@@ -419,17 +605,23 @@ internal ref struct QueryScanner
 
         // catalog.schema.function: the schema is the part before the function either way.
         scoped ReadOnlySpan<char> schema = default;
-        if (_nameParts > 1 && !TryResolve(_nameQualifier, stackalloc char[MaxNameLength], out schema))
+        if (name.Parts > 1 && !TryResolve(name.Qualifier, stackalloc char[MaxNameLength], out schema))
         {
             Write(ClassificationReasons.UnknownFunction);
             return;
         }
 
-        var kind = _catalog.Classify(name, schema, nameQuoted: true, schemaQuoted: true);
+        kind = _catalog.Classify(resolved, schema, nameQuoted: true, schemaQuoted: true);
+        if (kind != FunctionClass.ReadOnly)
+        {
+            Report(kind, schema, resolved);
+        }
+    }
+
+    private void Report(FunctionClass kind, scoped ReadOnlySpan<char> schema, scoped ReadOnlySpan<char> name)
+    {
         switch (kind)
         {
-            case FunctionClass.ReadOnly:
-                return;
             case FunctionClass.SessionState:
                 SessionReason = Describe("function ", schema, name);
                 return;
@@ -457,10 +649,10 @@ internal ref struct QueryScanner
     /// The name a part stands for, as PostgreSQL stores it: unquoted parts folded to lower case, quoted parts with ""
     /// unescaped. False for U&amp;"…" (escapes not decoded) and over-long names, which are then unknown.
     /// </summary>
-    private readonly bool TryResolve(SqlToken part, Span<char> buffer, out ReadOnlySpan<char> name)
+    private readonly bool TryResolve(ulong part, Span<char> buffer, out ReadOnlySpan<char> name)
     {
-        var text = part.Text(_sql);
-        if (part.Kind == SqlTokenKind.Identifier)
+        var text = _sql.Slice(StartOf(part), LengthOf(part));
+        if (KindOf(part) == SqlTokenKind.Identifier)
         {
             if (text.Length > buffer.Length)
             {
@@ -472,14 +664,15 @@ internal ref struct QueryScanner
             return true;
         }
 
-        if ((part.Flags & SqlTokenFlags.Unicode) != 0 || text.Length - 2 > buffer.Length)
+        var flags = FlagsOf(part);
+        if ((flags & SqlTokenFlags.Unicode) != 0 || text.Length - 2 > buffer.Length)
         {
             name = default;
             return false;
         }
 
         text = text[1..^1];
-        if ((part.Flags & SqlTokenFlags.DoubledQuotes) == 0)
+        if ((flags & SqlTokenFlags.DoubledQuotes) == 0)
         {
             name = text;
             return true;
@@ -499,19 +692,107 @@ internal ref struct QueryScanner
         return true;
     }
 
-    /// <summary>The kind and key word of a token in one int, cheap to keep and copy.</summary>
-    private readonly struct Tag
+    /// <summary>A dotted name before "(": its part count, last part, the part before that, and the two tokens before it.</summary>
+    private struct DottedName
     {
-        private readonly int _value;
+        public int Parts;
+        public ulong Last;
+        public ulong Qualifier;
+        public ulong Context;
+        public ulong Context2;
 
-        public Tag(SqlTokenKind kind, SqlKeyword keyword) => _value = (int)kind | ((int)keyword << 8);
+        /// <summary>The name began too long ago for the ring to tell what came before it.</summary>
+        public bool Forgotten;
+    }
 
-        public SqlTokenKind Kind => (SqlTokenKind)(byte)_value;
+    /// <summary>
+    /// The clause key words by length (0-15) and first letter (c &amp; 31), which no two of them share: a candidate word
+    /// is checked against the one key word it may be, with no hashing.
+    /// </summary>
+    private static class Clauses
+    {
+        /// <summary>By length: bit (c &amp; 31) set when a clause key word of that length starts with c.</summary>
+        public static readonly uint[] FirstLetters = new uint[16];
 
-        public SqlKeyword Keyword => (SqlKeyword)(byte)(_value >> 8);
+        /// <summary>By slot ((length &lt;&lt; 5) | (first &amp; 31)): bit (c &amp; 31) set when a clause key word there ends with c.</summary>
+        public static readonly uint[] LastLetters = new uint[16 * 32];
 
-        public bool Is(SqlKeyword keyword) => Keyword == keyword && keyword != SqlKeyword.None;
+        private static readonly SqlKeyword[] Keywords = new SqlKeyword[16 * 32];
 
-        public bool IsName => Kind is SqlTokenKind.Identifier or SqlTokenKind.QuotedIdentifier;
+        // The key word of each slot as SqlKeywords.IdentifyShort takes it (for those of up to eight letters).
+        private static readonly Vector128<ushort>[] Folded = new Vector128<ushort>[16 * 32];
+
+        static Clauses()
+        {
+            foreach (var keyword in ClauseKeywordList)
+            {
+                var text = SqlKeywords.TextOf(keyword);
+                var slot = (text.Length << 5) | (text[0] & 31);
+                if (Keywords[slot] != SqlKeyword.None)
+                {
+                    throw new InvalidOperationException($"Clause key words '{text}' and '{SqlKeywords.TextOf(Keywords[slot])}' share a slot.");
+                }
+
+                Keywords[slot] = keyword;
+                FirstLetters[text.Length] |= 1u << (text[0] & 31);
+                LastLetters[slot] |= 1u << (text[^1] & 31);
+                if (text.Length <= Vector128<ushort>.Count)
+                {
+                    Folded[slot] = FoldedWord(text, text.Length);
+                }
+            }
+        }
+
+        /// <summary>The clause key word that the word of <paramref name="length"/> characters at <paramref name="start"/> spells, or none.</summary>
+        public static SqlKeyword Identify(ReadOnlySpan<char> text, int start, int length)
+        {
+            var slot = (length << 5) | (text[start] & 31);
+            if ((uint)length >= 16 || Keywords[slot] is not (var keyword and not SqlKeyword.None))
+            {
+                return SqlKeyword.None;
+            }
+
+            if (length <= Vector128<ushort>.Count && start <= text.Length - Vector128<ushort>.Count)
+            {
+                // Folded as in SqlKeywords.IdentifyShort: equal vectors are equal words ignoring ASCII case.
+                return FoldedWord(text[start..], length) == Folded[slot] ? keyword : SqlKeyword.None;
+            }
+
+            return SqlKeywords.Is(text.Slice(start, length), SqlKeywords.TextOf(keyword)) ? keyword : SqlKeyword.None;
+        }
+
+        /// <summary>The first <paramref name="length"/> (at most eight) characters of <paramref name="text"/> OR 0x20, the rest zero.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<ushort> FoldedWord(ReadOnlySpan<char> text, int length)
+        {
+            if (text.Length < Vector128<ushort>.Count)
+            {
+                return FoldedShortText(text, length);
+            }
+
+            var chars = Vector128.LoadUnsafe(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)));
+            var inWord = Vector128.LessThan(Vector128.Create((ushort)0, 1, 2, 3, 4, 5, 6, 7), Vector128.Create((ushort)length));
+            return (chars | Vector128.Create((ushort)0x20)) & inWord;
+        }
+
+        private static Vector128<ushort> FoldedShortText(ReadOnlySpan<char> text, int length)
+        {
+            Span<char> padded = stackalloc char[Vector128<ushort>.Count];
+            padded.Clear();
+            text.CopyTo(padded);
+            return FoldedWord(padded, length);
+        }
+    }
+
+    [InlineArray(RingSize)]
+    private struct TokenRing
+    {
+        private ulong _element;
+    }
+
+    [InlineArray(MaxEvents)]
+    private struct EventBuffer
+    {
+        private ulong _element;
     }
 }

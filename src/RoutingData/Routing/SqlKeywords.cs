@@ -288,13 +288,14 @@ internal static class SqlKeywords
     ];
 
     // Built from the tables above, so they stay the one list of key words.
+    private static readonly byte[] Lengths = BuildLengths();
     private static readonly ShortTable Short = BuildShortTable();
     private static readonly byte[] ShortSlots = Short.Slots;
     private static readonly Vector128<ushort>[] ShortWords = Short.Words;
     private static readonly SqlKeyword[] ShortValues = Short.Values;
 
     /// <summary>
-    /// <see cref="Identify"/> for a word of at most <see cref="ShortLength"/> ASCII identifier characters, given as
+    /// <see cref="Identify(ReadOnlySpan{char})"/> for a word of at most <see cref="ShortLength"/> ASCII identifier characters, given as
     /// <paramref name="folded"/>: its characters OR 0x20, the lanes after it zero. The OR folds A-Z to a-z and changes
     /// no other identifier character into a letter or '_' (only DEL, which is none, would become one), so equal vectors
     /// are equal words ignoring ASCII case: no compare of the text is needed.
@@ -324,6 +325,20 @@ internal static class SqlKeywords
         }
 
         return Vector128.Create((ReadOnlySpan<ushort>)lanes);
+    }
+
+    private static byte[] BuildLengths()
+    {
+        var lengths = new byte[256];
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            if (Texts[i] is { } text)
+            {
+                lengths[(int)Values[i]] = (byte)text.Length;
+            }
+        }
+
+        return lengths;
     }
 
     private static ShortTable BuildShortTable()
@@ -368,6 +383,33 @@ internal static class SqlKeywords
         return Texts[slot] is { } candidate && candidate.Length == word.Length && Ascii.EqualsIgnoreCase(word, candidate)
             ? Values[slot]
             : SqlKeyword.None;
+    }
+
+    /// <summary>
+    /// The key word spelled by the unquoted identifier of <paramref name="length"/> characters at <paramref name="start"/>
+    /// in <paramref name="text"/>: <see cref="IdentifyShort"/> when it is short and eight characters can be read from there.
+    /// </summary>
+    internal static SqlKeyword Identify(ReadOnlySpan<char> text, int start, int length)
+    {
+        if (length <= ShortLength && Vector128.IsHardwareAccelerated && start <= text.Length - Vector128<ushort>.Count)
+        {
+            var chars = Vector128.LoadUnsafe(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)), (nuint)start);
+            var inWord = Vector128.LessThan(Vector128.Create((ushort)0, 1, 2, 3, 4, 5, 6, 7), Vector128.Create((ushort)length));
+            return IdentifyShort((chars | Vector128.Create((ushort)0x20)) & inWord);
+        }
+
+        return Identify(text.Slice(start, length));
+    }
+
+    /// <summary>The length of <paramref name="keyword"/>'s text; 0 for <see cref="SqlKeyword.None"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int LengthOf(SqlKeyword keyword) => Lengths[(int)keyword];
+
+    /// <summary>The lower-case text of <paramref name="keyword"/> (not <see cref="SqlKeyword.None"/>).</summary>
+    internal static string TextOf(SqlKeyword keyword)
+    {
+        var index = Array.IndexOf(Values, keyword);
+        return keyword != SqlKeyword.None && index >= 0 ? Texts[index]! : throw new ArgumentOutOfRangeException(nameof(keyword));
     }
 
     /// <summary>True when <paramref name="word"/> equals the lower-case ASCII <paramref name="lower"/>, folding only ASCII A-Z.</summary>

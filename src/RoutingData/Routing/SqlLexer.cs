@@ -483,73 +483,212 @@ internal ref struct SqlLexer
     }
 
     /// <summary>
-    /// Bit masks of the (up to) 64 characters from <paramref name="start"/>: bit n is for text[start + n], and is clear
-    /// past the end of the text. <paramref name="identifier"/>: may continue an identifier (see <see cref="IsIdentifierPart"/>);
-    /// <paramref name="space"/>: whitespace; <paramref name="nonAscii"/>: from U+0080 up.
+    /// Bit masks of the (up to) 64 characters from <paramref name="start"/>, bit n for text[start + n], all clear past
+    /// the end of the text: see <see cref="BlockMasks"/>. <paramref name="start"/> must be where a token or whitespace starts.
     /// </summary>
-    internal static void Masks(ReadOnlySpan<char> text, int start, out ulong identifier, out ulong space, out ulong nonAscii)
+    internal static BlockMasks Masks(ReadOnlySpan<char> text, int start)
     {
-        identifier = 0;
-        space = 0;
-        nonAscii = 0;
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated && start <= text.Length - 64)
+        CharMasks masks;
+        if (text.Length >= 64)
         {
-            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
-            for (; i < 64; i += Vector256<ushort>.Count)
-            {
-                var chars = Vector256.LoadUnsafe(ref first, (nuint)(start + i));
-                var high = Vector256.GreaterThanOrEqual(chars, Vector256.Create((ushort)0x80));
-                var part = Vector256.LessThanOrEqual((chars | Vector256.Create((ushort)0x20)) - Vector256.Create((ushort)'a'), Vector256.Create((ushort)('z' - 'a')))
-                    | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'0'), Vector256.Create((ushort)9))
-                    | Vector256.Equals(chars, Vector256.Create((ushort)'_'))
-                    | Vector256.Equals(chars, Vector256.Create((ushort)'$'))
-                    | high;
-                identifier |= (ulong)part.ExtractMostSignificantBits() << i;
-                nonAscii |= (ulong)high.ExtractMostSignificantBits() << i;
-                var spaces = Vector256.Equals(chars, Vector256.Create((ushort)' '))
-                    | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'\t'), Vector256.Create((ushort)('\r' - '\t')));
-                space |= (ulong)spaces.ExtractMostSignificantBits() << i;
-            }
-
-            return;
+            // Near the end, the 64 characters that end the text, shifted: no character-by-character tail.
+            var at = Math.Min(start, text.Length - 64);
+            masks = Masks64(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), at));
+            masks.ShiftRight(start - at);
+        }
+        else
+        {
+            masks = ShortTextMasks(text[start..]);
         }
 
-        if (Vector128.IsHardwareAccelerated && start <= text.Length - 64)
-        {
-            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
-            for (; i < 64; i += Vector128<ushort>.Count)
-            {
-                var chars = Vector128.LoadUnsafe(ref first, (nuint)(start + i));
-                var high = Vector128.GreaterThanOrEqual(chars, Vector128.Create((ushort)0x80));
-                identifier |= (ulong)IdentifierPartMask(chars, high) << i;
-                nonAscii |= (ulong)high.ExtractMostSignificantBits() << i;
-                var spaces = Vector128.Equals(chars, Vector128.Create((ushort)' '))
-                    | Vector128.LessThanOrEqual(chars - Vector128.Create((ushort)'\t'), Vector128.Create((ushort)('\r' - '\t')));
-                space |= (ulong)spaces.ExtractMostSignificantBits() << i;
-            }
+        var identifier = masks.Identifier;
+        var valid = text.Length - start >= 64 ? ulong.MaxValue : (1UL << (text.Length - start)) - 1;
+        var starts = ((identifier & ~(identifier << 1)) | ~(identifier | masks.Space)) & valid;
 
-            return;
+        // Not words for the fast path: a letter before ' or & (E'…', U&"…"), and a word that may run on past the block.
+        var words = masks.Letter & ~(masks.PrefixEnd >> 1) & ~RunOnStart(identifier);
+        return new BlockMasks(identifier, words, starts, masks.Quote);
+    }
+
+    /// <summary>The first bit of the run of identifier characters that reaches the end of the block (and may go on past it), or 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong RunOnStart(ulong identifier)
+    {
+        // The leading one bits of identifier are that run; a run of all 64 starts at bit 0.
+        var run = BitOperations.LeadingZeroCount(~identifier);
+        return run != 0 ? 1UL << ((64 - run) & 63) : 0;
+    }
+
+    /// <summary><see cref="Masks64"/> of fewer than 64 characters, padded with zeros (which are none of the classes).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static CharMasks ShortTextMasks(ReadOnlySpan<char> text)
+    {
+        Span<char> padded = stackalloc char[64];
+        text.CopyTo(padded);
+        return Masks64(ref MemoryMarshal.GetReference(padded));
+    }
+
+    /// <summary>The classes of the 64 characters from <paramref name="first"/>.</summary>
+    /// <remarks>
+    /// The characters are narrowed to bytes first, all from U+00FF up to 0xFF (still non-ASCII), so that each class is
+    /// tested on twice as many characters at a time.
+    /// </remarks>
+    private static CharMasks Masks64(ref char first)
+    {
+        ref var chars = ref Unsafe.As<char, ushort>(ref first);
+        CharMasks masks = default;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var max = Vector512.Create((ushort)0xFF);
+            masks.Add(Vector512.Narrow(
+                Vector512.Min(Vector512.LoadUnsafe(ref chars), max),
+                Vector512.Min(Vector512.LoadUnsafe(ref chars, (nuint)Vector512<ushort>.Count), max)));
+            return masks;
         }
 
-        var end = Math.Min(text.Length - start, 64);
-        for (; i < end; i++)
+        if (Vector256.IsHardwareAccelerated)
         {
-            var c = text[start + i];
-            var bit = 1UL << i;
-            if (IsIdentifierPart(c))
+            var max = Vector256.Create((ushort)0xFF);
+            for (var i = 0; i < 64; i += Vector256<byte>.Count)
             {
-                identifier |= bit;
+                masks.Add(
+                    Vector256.Narrow(
+                        Vector256.Min(Vector256.LoadUnsafe(ref chars, (nuint)i), max),
+                        Vector256.Min(Vector256.LoadUnsafe(ref chars, (nuint)(i + Vector256<ushort>.Count)), max)),
+                    i);
             }
 
-            if (c >= '\u0080')
+            return masks;
+        }
+
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var max = Vector128.Create((ushort)0xFF);
+            for (var i = 0; i < 64; i += Vector128<byte>.Count)
             {
-                nonAscii |= bit;
+                masks.Add(
+                    Vector128.Narrow(
+                        Vector128.Min(Vector128.LoadUnsafe(ref chars, (nuint)i), max),
+                        Vector128.Min(Vector128.LoadUnsafe(ref chars, (nuint)(i + Vector128<ushort>.Count)), max)),
+                    i);
             }
-            else if (Classes[c] == Space)
+
+            return masks;
+        }
+
+        // No vector hardware.
+        for (var n = 0; n < 64; n++)
+        {
+            var c = (char)Unsafe.Add(ref chars, n);
+            var bit = 1UL << n;
+            var kind = ClassOf(c);
+            if (kind == Letter)
             {
-                space |= bit;
+                masks.Letter |= bit;
             }
+
+            if (kind is Letter or Digit || c == '$')
+            {
+                masks.Identifier |= bit;
+            }
+            else if (kind == Space)
+            {
+                masks.Space |= bit;
+            }
+            else if (kind == Quote)
+            {
+                masks.Quote |= bit;
+            }
+
+            if (c is '\'' or '&')
+            {
+                masks.PrefixEnd |= bit;
+            }
+        }
+
+        return masks;
+    }
+
+    /// <summary>Character classes of a block as bit masks, built a vector at a time.</summary>
+    private struct CharMasks
+    {
+        /// <summary>Letters, '_' and non-ASCII: what starts an identifier.</summary>
+        public ulong Letter;
+
+        /// <summary>Letters, digits, '_', '$' and non-ASCII: what continues one.</summary>
+        public ulong Identifier;
+
+        public ulong Space;
+
+        public ulong Quote;
+
+        /// <summary>' and &amp;: what makes a letter before it a string or identifier prefix (E'…', U&amp;"…").</summary>
+        public ulong PrefixEnd;
+
+        public void ShiftRight(int count)
+        {
+            Letter >>= count;
+            Identifier >>= count;
+            Space >>= count;
+            Quote >>= count;
+            PrefixEnd >>= count;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector512<byte> chars)
+        {
+            var letter = Vector512.LessThanOrEqual((chars | Vector512.Create((byte)0x20)) - Vector512.Create((byte)'a'), Vector512.Create((byte)('z' - 'a')))
+                | Vector512.Equals(chars, Vector512.Create((byte)'_'))
+                | Vector512.GreaterThanOrEqual(chars, Vector512.Create((byte)0x80));
+            var identifier = letter
+                | Vector512.LessThanOrEqual(chars - Vector512.Create((byte)'0'), Vector512.Create((byte)9))
+                | Vector512.Equals(chars, Vector512.Create((byte)'$'));
+            var space = Vector512.Equals(chars, Vector512.Create((byte)' '))
+                | Vector512.LessThanOrEqual(chars - Vector512.Create((byte)'\t'), Vector512.Create((byte)('\r' - '\t')));
+            var quote = Vector512.Equals(chars, Vector512.Create((byte)'\''));
+            Letter = letter.ExtractMostSignificantBits();
+            Identifier = identifier.ExtractMostSignificantBits();
+            Space = space.ExtractMostSignificantBits();
+            Quote = quote.ExtractMostSignificantBits();
+            PrefixEnd = (quote | Vector512.Equals(chars, Vector512.Create((byte)'&'))).ExtractMostSignificantBits();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector256<byte> chars, int at)
+        {
+            var letter = Vector256.LessThanOrEqual((chars | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)('z' - 'a')))
+                | Vector256.Equals(chars, Vector256.Create((byte)'_'))
+                | Vector256.GreaterThanOrEqual(chars, Vector256.Create((byte)0x80));
+            var identifier = letter
+                | Vector256.LessThanOrEqual(chars - Vector256.Create((byte)'0'), Vector256.Create((byte)9))
+                | Vector256.Equals(chars, Vector256.Create((byte)'$'));
+            var space = Vector256.Equals(chars, Vector256.Create((byte)' '))
+                | Vector256.LessThanOrEqual(chars - Vector256.Create((byte)'\t'), Vector256.Create((byte)('\r' - '\t')));
+            var quote = Vector256.Equals(chars, Vector256.Create((byte)'\''));
+            Letter |= (ulong)letter.ExtractMostSignificantBits() << at;
+            Identifier |= (ulong)identifier.ExtractMostSignificantBits() << at;
+            Space |= (ulong)space.ExtractMostSignificantBits() << at;
+            Quote |= (ulong)quote.ExtractMostSignificantBits() << at;
+            PrefixEnd |= (ulong)(quote | Vector256.Equals(chars, Vector256.Create((byte)'&'))).ExtractMostSignificantBits() << at;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector128<byte> chars, int at)
+        {
+            var letter = Vector128.LessThanOrEqual((chars | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'), Vector128.Create((byte)('z' - 'a')))
+                | Vector128.Equals(chars, Vector128.Create((byte)'_'))
+                | Vector128.GreaterThanOrEqual(chars, Vector128.Create((byte)0x80));
+            var identifier = letter
+                | Vector128.LessThanOrEqual(chars - Vector128.Create((byte)'0'), Vector128.Create((byte)9))
+                | Vector128.Equals(chars, Vector128.Create((byte)'$'));
+            var space = Vector128.Equals(chars, Vector128.Create((byte)' '))
+                | Vector128.LessThanOrEqual(chars - Vector128.Create((byte)'\t'), Vector128.Create((byte)('\r' - '\t')));
+            var quote = Vector128.Equals(chars, Vector128.Create((byte)'\''));
+            Letter |= (ulong)letter.ExtractMostSignificantBits() << at;
+            Identifier |= (ulong)identifier.ExtractMostSignificantBits() << at;
+            Space |= (ulong)space.ExtractMostSignificantBits() << at;
+            Quote |= (ulong)quote.ExtractMostSignificantBits() << at;
+            PrefixEnd |= (ulong)(quote | Vector128.Equals(chars, Vector128.Create((byte)'&'))).ExtractMostSignificantBits() << at;
         }
     }
 
@@ -567,7 +706,7 @@ internal ref struct SqlLexer
     /// <paramref name="ascii"/> is false when it has non-ASCII letters (so it is no key word). Callers rule out the
     /// E'…', B'…', X'…', N'…' and U&amp;… prefixes first.
     /// </summary>
-    private static int WordEnd(ReadOnlySpan<char> text, int start, out bool ascii)
+    internal static int WordEnd(ReadOnlySpan<char> text, int start, out bool ascii)
     {
         ascii = text[start] < '\u0080';
         var i = start + 1;
@@ -628,4 +767,26 @@ internal ref struct SqlLexer
 
         return Emit(SqlTokenKind.Operator, start, i - start, out token);
     }
+}
+
+/// <summary>The masks of a block of 64 characters (see <see cref="SqlLexer.Masks"/>): bit n is for the block's character n.</summary>
+internal readonly struct BlockMasks(ulong identifier, ulong words, ulong starts, ulong quotes)
+{
+    /// <summary>The characters that may continue an identifier (see <see cref="SqlLexer.IsIdentifierPart"/>).</summary>
+    public ulong Identifier { get; } = identifier;
+
+    /// <summary>
+    /// Letters ('_' and non-ASCII included) where a word may start that is plain and ends in the block: not before ' or
+    /// &amp;, and not in the run of identifier characters that reaches the end of the block.
+    /// </summary>
+    public ulong Words { get; } = words;
+
+    /// <summary>
+    /// Where a token may start: the first character of each run of identifier characters, and every character that is
+    /// neither whitespace nor an identifier character.
+    /// </summary>
+    public ulong Starts { get; } = starts;
+
+    /// <summary>The ' characters.</summary>
+    public ulong Quotes { get; } = quotes;
 }

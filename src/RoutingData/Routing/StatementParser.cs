@@ -232,7 +232,7 @@ internal ref struct StatementParser
     private void ScanQuery(in SqlToken first, string readReason, out StatementKind kind, out string reason)
     {
         var scanner = new QueryScanner(_sql, _catalog);
-        scanner.Accept(first, first.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
+        scanner.Accept(first, first.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth);
         if (_fastPath)
         {
             ScanRest(ref scanner);
@@ -241,7 +241,7 @@ internal ref struct StatementParser
         {
             while (Next(out var token))
             {
-                scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
+                scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth);
             }
         }
 
@@ -250,11 +250,17 @@ internal ref struct StatementParser
 
     /// <summary>
     /// Feeds the rest of the statement to <paramref name="scanner"/>, as <see cref="Next"/> would, but lexes the common
-    /// simple tokens (whitespace, words, ",", ".", "(", ")") itself rather than through the lexer: the hot path of
-    /// classifying a long query. Everything else (comments, literals, operators, ";", the end) goes through <see cref="Next"/>.
-    /// Word and whitespace runs are found in bit masks of 64 characters at a time (<see cref="SqlLexer.Masks"/>), so
-    /// that moving on to the next token takes a few instructions rather than a loop or a chain of vector operations.
+    /// tokens (words, plain numbers and strings, $1, ",", ".", "(", ")", "[", "]", "::", one-character operators) itself
+    /// rather than through the lexer: the hot path of classifying a long query. Everything else (comments, quoted
+    /// identifiers, longer operators, ";", the end) goes through <see cref="Next"/>.
     /// </summary>
+    /// <remarks>
+    /// The text is taken 64 characters at a time as bit masks (<see cref="SqlLexer.Masks"/>), one of which marks where
+    /// tokens start; <see cref="ScanBlock"/> goes from one start to the next with a trailing-zero count, with no loop
+    /// over whitespace or word characters, and puts each token into the scanner's ring with one store. It calls
+    /// nothing, so that its state stays in registers: the "(", ")" and possible clause key words that the scanner must
+    /// act on wait as events until it returns.
+    /// </remarks>
     private void ScanRest(ref QueryScanner scanner)
     {
         if (_statementEnded)
@@ -263,147 +269,347 @@ internal ref struct StatementParser
         }
 
         var text = _sql;
+        var state = new BlockScan { Count = scanner.Count, Depth = _depth };
         var i = _lexer.Position;
-        var block = i;
-        ulong identifierBits = 0, spaceBits = 0, nonAsciiBits = 0;
-        var masked = false;
+        while (i < text.Length)
+        {
+            // A new block, from a position where a token (or whitespace) starts.
+            var masks = SqlLexer.Masks(text, i);
+            state.Block = i;
+            state.Identifier = masks.Identifier;
+            state.Words = masks.Words;
+            state.Starts = masks.Starts;
+            state.Quotes = masks.Quotes;
+            while (true)
+            {
+                state.OperatorParens = scanner.OperatorParens;
+                var stop = ScanBlock(text, ref scanner.Ring, ref scanner.Events, ref state);
+                if (state.Events > 0)
+                {
+                    scanner.Count = state.Count;
+                    scanner.ProcessEvents(state.Events);
+                    state.Events = 0;
+                }
+
+                if (stop >= 0)
+                {
+                    i = stop;
+                    break;
+                }
+
+                // The token at ~stop is for the lexer.
+                var end = Special(ref scanner, ref state, ~stop);
+                if (end < 0)
+                {
+                    return;
+                }
+
+                var at = end - state.Block;
+                if (at >= 64)
+                {
+                    i = end;
+                    break;
+                }
+
+                state.Resume(at);
+            }
+        }
+
+        _depth = state.Depth;
+        scanner.Count = state.Count;
+        LexedToken(ref scanner, text.Length);
+    }
+
+    /// <summary>
+    /// The tokens of the block in <paramref name="state"/>, from its next start bit on, into <paramref name="ring"/>
+    /// (and <paramref name="events"/>); stops at the end of the block, returning where the next one starts, or at a
+    /// token for the lexer (see <see cref="Special"/>), returning the bitwise complement of its position.
+    /// </summary>
+    private static int ScanBlock(ReadOnlySpan<char> text, ref ulong ring, ref ulong events, ref BlockScan state)
+    {
+        var length = text.Length;
+        var starts = state.Starts;
+        var words = state.Words;
+        var identifier = state.Identifier;
+        var block = state.Block;
+        var count = state.Count;
+        var depth = state.Depth;
+        var pending = state.Events;
+        var operatorParens = state.OperatorParens;
+        ref var chars = ref Unsafe.Add(ref MemoryMarshal.GetReference(text), block);
+
+        // A word's entry is this plus its offset and its length << 32.
+        var wordBase = QueryScanner.WordEntry(block, 0);
+        int stop;
         while (true)
         {
-            if ((uint)i < (uint)text.Length)
+            if (starts == 0)
             {
-                var offset = i - block;
-                if (!masked || (uint)offset >= 64)
-                {
-                    block = i;
-                    offset = 0;
-                    masked = true;
-                    SqlLexer.Masks(text, block, out identifierBits, out spaceBits, out nonAsciiBits);
-                }
-
-                var c = text[i];
-                switch (SqlLexer.ClassOf(c))
-                {
-                    case SqlLexer.Space:
-                        // The run ends in this block (at a clear bit) or runs on into the next one.
-                        i += BitOperations.TrailingZeroCount(~(spaceBits >> offset));
-                        continue;
-                    case SqlLexer.Letter when i + 1 >= text.Length || text[i + 1] is not ('\'' or '&'):
-                    {
-                        // Not E'…', U&"…" and the like, which are the lexer's.
-                        var length = BitOperations.TrailingZeroCount(~(identifierBits >> offset));
-                        var end = i + length;
-                        SqlKeyword keyword;
-                        if (offset + length >= 64)
-                        {
-                            // It may go on past this block.
-                            end = SqlLexer.ScanWord(text, i, out keyword);
-                        }
-                        else if (((nonAsciiBits >> offset) & ((1UL << length) - 1)) != 0)
-                        {
-                            keyword = SqlKeyword.None;
-                        }
-                        else if (length <= SqlKeywords.ShortLength && Vector128.IsHardwareAccelerated && i <= text.Length - Vector128<ushort>.Count)
-                        {
-                            var chars = Vector128.LoadUnsafe(ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text)), (nuint)i);
-                            var inWord = Vector128.LessThan(Vector128.Create((ushort)0, 1, 2, 3, 4, 5, 6, 7), Vector128.Create((ushort)length));
-                            keyword = SqlKeywords.IdentifyShort((chars | Vector128.Create((ushort)0x20)) & inWord);
-                        }
-                        else
-                        {
-                            keyword = SqlKeywords.Identify(text[i..end]);
-                        }
-
-                        _lexer.Position = end;
-                        scanner.AcceptIdentifier(new SqlToken(SqlTokenKind.Identifier, i, end - i, keyword), _depth, _lexer);
-                        i = end;
-                        continue;
-                    }
-
-                    case SqlLexer.Comma:
-                        scanner.AcceptOther(new SqlToken(SqlTokenKind.Comma, i, 1));
-                        i++;
-                        continue;
-                    case SqlLexer.Op or SqlLexer.Minus or SqlLexer.Slash when i + 1 >= text.Length || !SqlLexer.IsOperatorChar(text[i + 1]):
-                        // A one-character operator; longer ones, and "--" or "/*", are the lexer's.
-                        scanner.AcceptOther(new SqlToken(SqlTokenKind.Operator, i, 1));
-                        i++;
-                        continue;
-                    case SqlLexer.Colon:
-                        var cast = i + 1 < text.Length && text[i + 1] == ':';
-                        scanner.AcceptOther(cast ? new SqlToken(SqlTokenKind.Cast, i, 2) : new SqlToken(SqlTokenKind.Operator, i, 1));
-                        i += cast ? 2 : 1;
-                        continue;
-                    case SqlLexer.Digit:
-                    {
-                        // Plain digits; anything that may make a longer number (1.5, 1e3, 1_000, 0x1F) is the lexer's.
-                        var end = i + 1;
-                        while (end < text.Length && char.IsAsciiDigit(text[end]))
-                        {
-                            end++;
-                        }
-
-                        if (end < text.Length && text[end] is '.' or '_' or 'e' or 'E' or 'x' or 'X' or 'o' or 'O' or 'b' or 'B')
-                        {
-                            break;
-                        }
-
-                        scanner.AcceptOther(new SqlToken(SqlTokenKind.Number, i, end - i));
-                        i = end;
-                        continue;
-                    }
-
-                    case SqlLexer.Quote:
-                    {
-                        // A short '…' without '' inside; others (and an unterminated one) are the lexer's.
-                        var end = i + 1;
-                        var limit = Math.Min(text.Length, i + 64);
-                        while (end < limit && text[end] != '\'')
-                        {
-                            end++;
-                        }
-
-                        if (end >= limit || (end + 1 < text.Length && text[end + 1] == '\''))
-                        {
-                            break;
-                        }
-
-                        scanner.AcceptOther(new SqlToken(SqlTokenKind.String, i, end + 1 - i));
-                        i = end + 1;
-                        continue;
-                    }
-                    case SqlLexer.Period when i + 1 >= text.Length || !char.IsAsciiDigit(text[i + 1]):
-                        scanner.AcceptDot(new SqlToken(SqlTokenKind.Dot, i, 1));
-                        i++;
-                        continue;
-                    case SqlLexer.LeftParen:
-                        _depth++;
-                        scanner.AcceptLeftParen(new SqlToken(SqlTokenKind.LeftParen, i, 1), _depth - 1);
-                        i++;
-                        continue;
-                    case SqlLexer.RightParen:
-                        if (_depth == 0)
-                        {
-                            _unbalanced = true;
-                        }
-                        else
-                        {
-                            _depth--;
-                        }
-
-                        scanner.AcceptRightParen(new SqlToken(SqlTokenKind.RightParen, i, 1), _depth);
-                        i++;
-                        continue;
-                }
+                stop = block + 64;
+                break;
             }
 
-            _lexer.Position = i;
-            if (!Next(out var token))
+            var offset = BitOperations.TrailingZeroCount(starts);
+            starts &= starts - 1;
+            int end;
+            if ((words & (1UL << offset)) != 0)
             {
-                return;
+                // A plain word that ends in the block: the common case, told by its mask bit alone.
+                var run = BitOperations.TrailingZeroCount(~(identifier >> offset));
+                Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = wordBase + (uint)offset + ((ulong)(uint)run << 32);
+                var first = Unsafe.Add(ref chars, offset);
+                if (QueryScanner.MayBeClauseKeyword(first, run) && QueryScanner.MayEndClauseKeyword(first, Unsafe.Add(ref chars, offset + run - 1), run))
+                {
+                    Unsafe.Add(ref events, pending++) = QueryScanner.Event(count, depth);
+                }
+
+                count++;
+                continue;
             }
 
-            scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
-            i = _lexer.Position;
+            // Within the text: start bits are clear past its end.
+            var i = block + offset;
+            var c = Unsafe.Add(ref chars, offset);
+            switch (SqlLexer.ClassOf(c))
+            {
+                case SqlLexer.Comma:
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Comma, i, 1);
+                    continue;
+                case SqlLexer.Period when i + 1 >= length || !char.IsAsciiDigit(Unsafe.Add(ref chars, offset + 1)):
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Dot, i, 1);
+                    continue;
+                case SqlLexer.LeftParen:
+                    if (depth < QueryScanner.MaxLevel)
+                    {
+                        // As the scanner will set it for this level, or more.
+                        var bit = 1UL << (depth + 1);
+                        operatorParens = QueryScanner.MayBeOperatorKeyword(Unsafe.Add(ref ring, (nint)(uint)((count - 1) & (QueryScanner.RingSize - 1))))
+                            ? operatorParens | bit
+                            : operatorParens & ~bit;
+                    }
+
+                    Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.LeftParen, i, 1);
+                    Unsafe.Add(ref events, pending++) = QueryScanner.Event(count++, depth++);
+                    continue;
+                case SqlLexer.RightParen when depth > 0:
+                    Unsafe.Add(ref ring, (nint)(uint)(count & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.RightParen, i, 1);
+                    if (--depth >= QueryScanner.MaxLevel || (operatorParens & (1UL << (depth + 1))) != 0)
+                    {
+                        // Only a ")" that may close OPERATOR(…) needs the scanner.
+                        Unsafe.Add(ref events, pending++) = QueryScanner.Event(count, depth);
+                    }
+
+                    count++;
+                    continue;
+                case SqlLexer.Op or SqlLexer.Minus or SqlLexer.Slash when i + 1 >= length || !SqlLexer.IsOperatorChar(Unsafe.Add(ref chars, offset + 1)):
+                    // A one-character operator; longer ones, and "--" or "/*", are the lexer's.
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Operator, i, 1);
+                    continue;
+                case SqlLexer.Colon:
+                    if (i + 1 < length && Unsafe.Add(ref chars, offset + 1) == ':')
+                    {
+                        Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Cast, i, 2);
+                        end = i + 2;
+                        break;
+                    }
+
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Operator, i, 1);
+                    continue;
+                case SqlLexer.LeftBracket:
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.LeftBracket, i, 1);
+                    continue;
+                case SqlLexer.RightBracket:
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.RightBracket, i, 1);
+                    continue;
+                case SqlLexer.Letter when offset > 0 && (i + 1 >= length || Unsafe.Add(ref chars, offset + 1) is not ('\'' or '&')):
+                    // A word that may run on past the block (not E'…', U&"…" and the like): the next block starts with it.
+                    stop = i;
+                    goto Stop;
+                case SqlLexer.Digit:
+                    // Plain digits; anything that may make a longer number (1.5, 1e3, 1_000, 0x1F) is the lexer's.
+                    end = i + 1;
+                    while (end < length && char.IsAsciiDigit(Unsafe.Add(ref chars, end - block)))
+                    {
+                        end++;
+                    }
+
+                    if (end < length && Unsafe.Add(ref chars, end - block) is '.' or '_' or 'e' or 'E' or 'x' or 'X' or 'o' or 'O' or 'b' or 'B')
+                    {
+                        stop = ~i;
+                        goto Stop;
+                    }
+
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Number, i, end - i);
+                    break;
+                case SqlLexer.Quote:
+                {
+                    // '…' that ends in this block, without '' inside; one that may end in the next block starts it. Others
+                    // (and an unterminated one) are the lexer's.
+                    var after = offset < 63 ? state.Quotes >> (offset + 1) : 0;
+                    end = i + 2 + BitOperations.TrailingZeroCount(after);
+                    if (after == 0 && offset > 0)
+                    {
+                        stop = i;
+                        goto Stop;
+                    }
+
+                    if (after == 0 || (end < length && Unsafe.Add(ref chars, end - block) == '\''))
+                    {
+                        stop = ~i;
+                        goto Stop;
+                    }
+
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.String, i, end - i);
+                    break;
+                }
+
+                case SqlLexer.Dollar when i + 1 < length && char.IsAsciiDigit(Unsafe.Add(ref chars, offset + 1)):
+                    end = i + 2;
+                    while (end < length && char.IsAsciiDigit(Unsafe.Add(ref chars, end - block)))
+                    {
+                        end++;
+                    }
+
+                    Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Parameter, i, end - i);
+                    break;
+                default:
+                    stop = ~i;
+                    goto Stop;
+            }
+
+            // After a token that the start bits do not know the end of.
+            var at = end - block;
+            if (at >= 64)
+            {
+                stop = end;
+                break;
+            }
+
+            starts = BlockScan.ResumeStarts(starts, identifier, at);
+            words = BlockScan.ResumeWords(words, identifier, at);
+        }
+
+    Stop:
+        state.Starts = starts;
+        state.Words = words;
+        state.Count = count;
+        state.Depth = depth;
+        state.Events = pending;
+        return stop;
+    }
+
+    /// <summary>
+    /// The token at <paramref name="position"/> that <see cref="ScanBlock"/> stopped at, into the scanner; its end, or
+    /// -1 at the end of the statement.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int Special(ref QueryScanner scanner, ref BlockScan state, int position)
+    {
+        var text = _sql;
+        var c = text[position];
+        if (SqlLexer.ClassOf(c) == SqlLexer.Letter)
+        {
+            var end = SqlLexer.WordEnd(text, position, out _);
+            var length = end - position;
+            if (length > 1 || !(end < text.Length && text[end] is '\'' or '&'))
+            {
+                // A word that ran on past its block.
+                scanner.Count = state.Count;
+                scanner.Accept(new SqlToken(SqlTokenKind.Identifier, position, length), state.Depth);
+                if (QueryScanner.MayBeClauseKeyword(c, length) && QueryScanner.MayEndClauseKeyword(c, text[end - 1], length))
+                {
+                    scanner.AcceptClauseCandidate(state.Count, state.Depth);
+                }
+
+                state.Count = scanner.Count;
+                return end;
+            }
+        }
+
+        if (c == ')' && state.Depth == 0)
+        {
+            _unbalanced = true;
+            scanner.Count = state.Count;
+            scanner.AcceptRightParen(position, 0);
+            state.Count = scanner.Count;
+            return position + 1;
+        }
+
+        _depth = state.Depth;
+        scanner.Count = state.Count;
+        if (!LexedToken(ref scanner, position))
+        {
+            return -1;
+        }
+
+        state.Depth = _depth;
+        state.Count = scanner.Count;
+        return _lexer.Position;
+    }
+
+    /// <summary>
+    /// The next token through <see cref="Next"/> from <paramref name="position"/>, fed to <paramref name="scanner"/>;
+    /// false at the end of the statement.
+    /// </summary>
+    private bool LexedToken(ref QueryScanner scanner, int position)
+    {
+        _lexer.Position = position;
+        if (!Next(out var token))
+        {
+            return false;
+        }
+
+        scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth);
+        return true;
+    }
+
+    /// <summary>Where <see cref="ScanBlock"/> is in a block, and what it has found.</summary>
+    private struct BlockScan
+    {
+        /// <summary>Where the block starts in the text.</summary>
+        public int Block;
+
+        /// <summary>The block's masks (see <see cref="BlockMasks"/>), start bits cleared as tokens are taken.</summary>
+        public ulong Starts;
+
+        public ulong Words;
+
+        public ulong Identifier;
+
+        public ulong Quotes;
+
+        /// <summary>The scanner's token count.</summary>
+        public int Count;
+
+        /// <summary>The paren depth.</summary>
+        public int Depth;
+
+        /// <summary>Events waiting in the scanner's buffer.</summary>
+        public int Events;
+
+        /// <summary>
+        /// <see cref="QueryScanner.OperatorParens"/>, and for parens opened in the block since, set where the word
+        /// before may be OPERATOR.
+        /// </summary>
+        public ulong OperatorParens;
+
+        /// <summary>
+        /// The start bits from block offset <paramref name="at"/> (below 64) on, where a token that the start bits do not
+        /// know the end of ended. A word may start right there (1abc, $1abc, $$x$$abc), in what the masks saw as one.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong ResumeStarts(ulong starts, ulong identifier, int at) =>
+            (starts & (ulong.MaxValue << at)) | (identifier & (1UL << at));
+
+        /// <summary>The word bits for <see cref="ResumeStarts"/>: a word started there may run on past the block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong ResumeWords(ulong words, ulong identifier, int at) =>
+            (~identifier >> at) == 0 ? words & ~(1UL << at) : words;
+
+        public void Resume(int at)
+        {
+            Starts = ResumeStarts(Starts, Identifier, at);
+            Words = ResumeWords(Words, Identifier, at);
         }
     }
 
@@ -523,7 +729,7 @@ internal ref struct StatementParser
         {
             do
             {
-                scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth, _lexer);
+                scanner.Accept(token, token.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth);
             }
             while (_depth > 0 && Next(out token));
         }

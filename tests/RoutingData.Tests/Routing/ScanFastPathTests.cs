@@ -48,6 +48,15 @@ public sealed class ScanFastPathTests
         "SELECT my_read_fn(a), my_write_fn(b) FROM t",
         "SELECT a\tFROM\r\nt\fWHERE\va = 1",
         "SELECT a_very_long_identifier_name_that_goes_on_and_on_for_quite_a_while_longer_than_64_chars FROM t FOR UPDATE",
+        "SELECT 'a string that runs well past one block of sixty-four characters, and then some more' FROM t FOR UPDATE",
+        "SELECT 'a string that runs well past one block of sixty-four characters, with '' inside, too' FROM t",
+        "SELECT 1abc, 12$1, $1abc, 'x'y, $$d$$z, x::int8c, 1.5e3x, \"q\"w FROM t",
+        "SELECT lower(a), LOWER(b), LoWeR(c), NextVal('s') FROM t",
+        "SELECT OPERATOR(pg_catalog.+)(1), (a) f(x), OPERATOR(+) (b) FROM t WHERE OPERATOR(pg_catalog.=)(c)(d) > 0",
+        "SELECT a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d(1)",
+        "SELECT ñame(1), 名前(2), \"x\"(3), sélect(4) FROM t",
+        "SELECT e'x', E'\\'', u&'x', U&\"y\", b'1', X'f', n'z', ex'y' FROM t",
+        "WITH a AS (SELECT 1) SELECT * FROM a GROUP BY CUBE(x), ROLLUP(y) HAVING count(*) > 1 ORDER BY 1 LIMIT 2 OFFSET 3",
     ];
 
     public static TheoryData<string> Texts()
@@ -124,6 +133,39 @@ public sealed class ScanFastPathTests
             }
 
             AssertSame(builder.ToString());
+        }
+    }
+
+    [Fact]
+    public void Long_names_and_dotted_names_before_a_paren_are_unknown_functions()
+    {
+        // A dotted name longer than the scanner's token ring remembers, and names longer than any function name.
+        var dotted = "SELECT " + string.Join(".", Enumerable.Repeat("a", 100)) + "(1) FROM t";
+        var longName = "SELECT " + new string('f', 200) + "(1) FROM t";
+        var longQuoted = "SELECT \"" + new string('f', 200) + "\"(1) FROM t";
+        foreach (var sql in new[] { dotted, longName, longQuoted })
+        {
+            var result = StatementClassifier.ClassifyUncached(sql, Catalog);
+            Assert.Equal(StatementKind.Write, result.Kind);
+            Assert.StartsWith("unknown function", result.Reason, StringComparison.Ordinal);
+            AssertSame(sql);
+        }
+    }
+
+    [Fact]
+    public void Function_names_fold_ascii_only_whatever_block_they_fall_in()
+    {
+        for (var pad = 0; pad <= 70; pad++)
+        {
+            var spaces = new string(' ', pad);
+            Assert.Equal(StatementKind.Read, StatementClassifier.ClassifyUncached($"SELECT{spaces} LoWeR(a), COALESCE(b, 1) FROM t", Catalog).Kind);
+            Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached($"SELECT{spaces} NEXTVAL('s')", Catalog).Kind);
+            Assert.Equal(StatementKind.SessionState, StatementClassifier.ClassifyUncached($"SELECT{spaces} Pg_Advisory_Lock(1)", Catalog).Kind);
+            Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached($"SELECT{spaces} Pg_Stat_Reset_Shared('x')", Catalog).Kind);
+
+            // Only A-Z fold: "ſ" is not "s", "ı" is not "i".
+            Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached($"SELECT{spaces} ſum(a) FROM t", Catalog).Kind);
+            Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached($"SELECT{spaces} mın(a) FROM t", Catalog).Kind);
         }
     }
 
