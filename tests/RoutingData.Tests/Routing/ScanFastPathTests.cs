@@ -137,6 +137,37 @@ public sealed class ScanFastPathTests
     }
 
     [Fact]
+    public void Agrees_with_the_reference_on_dense_tokens_and_deep_parens()
+    {
+        // As many tokens per 64-character block as possible (one per character), and nesting past the tracked depth:
+        // the fast path keeps per-block buffers of tokens and events, so these are its worst cases.
+        string[] units = ["(", ")", ",", "x(", "(x", "a,", "x.", "1,", "$1,", "+", "::x(", "FOR(", "x)", "'',", "\"\"(", "-1"];
+        foreach (var unit in units)
+        {
+            for (var n = 1; n <= 220; n += 7)
+            {
+                AssertSame("SELECT " + string.Concat(Enumerable.Repeat(unit, n)));
+                AssertSame("SELECT " + new string('(', n) + "1" + new string(')', n) + unit);
+            }
+        }
+
+        var random = new Random(4321);
+        string[] pieces = ["(", ")", ",", "x", "1", ".", "+", "'", "\"", ";", "$", ":", "-", "/", "*", "F", "O", "R"];
+        var builder = new StringBuilder();
+        for (var n = 0; n < 1000; n++)
+        {
+            builder.Clear().Append("SELECT ");
+            var count = random.Next(1, 400);
+            for (var k = 0; k < count; k++)
+            {
+                builder.Append(pieces[random.Next(pieces.Length)]);
+            }
+
+            AssertSame(builder.ToString());
+        }
+    }
+
+    [Fact]
     public void Long_names_and_dotted_names_before_a_paren_are_unknown_functions()
     {
         // A dotted name longer than the scanner's token ring remembers, and names longer than any function name.
