@@ -96,12 +96,13 @@ public sealed class ReplicatedDataSource : DbDataSource
         if (session.LastReplicaRead is { } mark)
         {
             var since = Volatile.Read(ref mark.Since);
-            if (mark.Host.ReadingStartedAt > since)
+            var sameEpoch = mark.Host.Epoch == mark.Epoch;
+            if (sameEpoch && mark.Host.ReadingStartedAt > since)
             {
                 session.Advance(snapshot.SystemIdentifier, mark.Host.KnownLsn);
                 session.ClearReplicaMark(mark, since);
             }
-            else if (Router.IsEligible(snapshot, mark.Host))
+            else if (sameEpoch && Router.IsEligible(snapshot, mark.Host))
             {
                 onlyReplica = mark.Host;
             }
@@ -253,12 +254,20 @@ public sealed class ReplicatedDataSource : DbDataSource
         if (position.PendingSince != 0)
         {
             // A token leaves this process (or a caller wants it exact): capture now rather than wait for the background.
-            await Clock.CaptureNowAsync(async, cancellationToken).ConfigureAwait(false);
-            position = ResolveSession(session, Monitor.Snapshot);
-            if (position.PendingSince != 0)
+            // The capture started after everything pending, so it resolves it whatever else the ring holds.
+            if (await Clock.CaptureNowAsync(async, cancellationToken).ConfigureAwait(false) is not { } reading)
             {
-                throw new NoSuitableHostException($"The position of the session's latest commands could not be captured on the primary. Hosts: {Monitor.Snapshot.Describe()}");
+                throw new NoSuitableHostException($"The position of the session's latest commands could not be captured: no primary. Hosts: {Monitor.Snapshot.Describe()}");
             }
+
+            session.Advance(reading.SystemIdentifier, reading.Lsn);
+            session.ClearPrimary(position.PendingSince);
+            if (session.LastReplicaRead is { } left && Volatile.Read(ref left.Since) < reading.StartedAt)
+            {
+                session.ClearReplicaMark(left, Volatile.Read(ref left.Since));
+            }
+
+            position = ResolveSession(session, Monitor.Snapshot);
         }
 
         if (position.OnlyReplica is { } replica && session.LastReplicaRead is { } mark)
@@ -274,13 +283,15 @@ public sealed class ReplicatedDataSource : DbDataSource
 
             if (ResolveSession(session, Monitor.Snapshot).OnlyReplica is not null)
             {
+                // The replica did not answer: the primary's position after the read is past anything it had.
                 var since = Volatile.Read(ref mark.Since);
-                await Clock.CaptureNowAsync(async, cancellationToken).ConfigureAwait(false);
-                if (Clock.TryResolve(since, out var lsn, out var systemIdentifier))
+                if (await Clock.CaptureNowAsync(async, cancellationToken).ConfigureAwait(false) is not { } reading)
                 {
-                    session.Advance(systemIdentifier, lsn);
-                    session.ClearReplicaMark(mark, since);
+                    throw new NoSuitableHostException($"The position of the session's last replica read could not be captured. Hosts: {Monitor.Snapshot.Describe()}");
                 }
+
+                session.Advance(reading.SystemIdentifier, reading.Lsn);
+                session.ClearReplicaMark(mark, since);
             }
         }
 

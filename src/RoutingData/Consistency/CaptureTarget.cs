@@ -7,13 +7,18 @@ namespace RoutingData.Consistency;
 /// <paramref name="background"/> capture (<see cref="LsnCaptureMode.Background"/>) nothing rides in the round trip: the command's
 /// completion is marked on the session and the clock captures the position afterwards.
 /// </summary>
-internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null, bool isWrite = true, bool capturesReads = true, PrimaryPositionClock? clock = null, bool background = false)
+internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null, bool isWrite = true, bool capturesReads = true, PrimaryPositionClock? clock = null, bool background = false, long pendingBefore = 0)
 {
+    // A read on the primary captures in its own round trip even in background mode (no barrier needed: it commits
+    // nothing): otherwise a session reading the primary in a tight loop would mark itself pending on every read and
+    // could stay on the primary for as long as it keeps reading.
+    private readonly bool _readOnPrimary = role == HostRole.Primary && !isWrite;
+
     /// <summary>Whether a trailing capture statement is appended (writes always; reads for monotonic reads).</summary>
-    public bool CapturesPosition => session is not null && !background && (isWrite || capturesReads);
+    public bool CapturesPosition => session is not null && (isWrite || capturesReads) && (!background || _readOnPrimary);
 
     /// <summary>Whether the command's completion is marked on the session for a background capture (see <see cref="Complete"/>).</summary>
-    public bool MarksCompletion => session is not null && background && clock is not null && (isWrite || capturesReads);
+    public bool MarksCompletion => session is not null && background && clock is not null && (isWrite || capturesReads) && !_readOnPrimary;
 
     /// <summary>Whether the capture must run after a commit (an error barrier): only for what may write.</summary>
     public bool NeedsBarrier => isWrite;
@@ -69,8 +74,9 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
         session?.Advance(systemIdentifier, lsn);
         if (role == HostRole.Primary && session is not null)
         {
-            // Taken after everything this session committed: nothing is pending any more.
-            session.ClearPrimary(session.PrimaryPendingSince);
+            // Taken after everything this session had finished when the command was sent: that is no longer pending
+            // (a later mark — a concurrent command of the same session — stays).
+            session.ClearPrimary(pendingBefore);
         }
 
         host?.AdvanceKnownLsn(lsn);
@@ -95,7 +101,7 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
         }
         else if (capturesReads && host is not null)
         {
-            session!.MarkReplicaRead(host, now);
+            session!.MarkReplicaRead(host, now, clock);
         }
     }
 

@@ -19,6 +19,7 @@ internal sealed class CapturingDataReader : DbDataReader
     private readonly RoutedConnection? _closeOwner;
     private bool _captured;
     private bool _exhausted;
+    private bool _finished;
 
     private CapturingDataReader(NpgsqlDataReader inner, CaptureTarget target, RoutedConnection? closeOwner)
     {
@@ -200,37 +201,52 @@ internal sealed class CapturingDataReader : DbDataReader
 
     private async ValueTask CloseCoreAsync(bool async)
     {
-        // Closing early still has to reach the capture, or the token would miss this command.
-        while (!_captured && !_exhausted && !_inner.IsClosed)
+        if (_finished)
         {
-            await NextResultCoreAsync(async, CancellationToken.None).ConfigureAwait(false);
+            return;
         }
 
-        var wasOpen = !_inner.IsClosed;
-        if (async)
+        _finished = true;
+        try
         {
-            await _inner.CloseAsync().ConfigureAwait(false);
-        }
-        else
-        {
-            _inner.Close();
-        }
+            // Closing early still has to reach the capture, or the token would miss this command.
+            while (!_captured && !_exhausted && !_inner.IsClosed)
+            {
+                await NextResultCoreAsync(async, CancellationToken.None).ConfigureAwait(false);
+            }
 
-        // Only now has everything the batch did finished (its implicit transaction commits at the end).
-        if (wasOpen)
-        {
-            _target.Complete();
-        }
-
-        if (_closeOwner is { State: ConnectionState.Open })
-        {
             if (async)
             {
-                await _closeOwner.CloseAsync().ConfigureAwait(false);
+                await _inner.CloseAsync().ConfigureAwait(false);
             }
             else
             {
-                _closeOwner.Close();
+                _inner.Close();
+            }
+        }
+        finally
+        {
+            // Only now has everything the batch did finished (its implicit transaction commits at the end) — or failed
+            // after part of it may have committed: either way the session must wait for a later capture.
+            if (_target.MarksCompletion)
+            {
+                _target.Complete();
+            }
+            else if (_target.CapturesPosition && !_captured)
+            {
+                _target.Failed();
+            }
+
+            if (_closeOwner is { State: ConnectionState.Open })
+            {
+                if (async)
+                {
+                    await _closeOwner.CloseAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    _closeOwner.Close();
+                }
             }
         }
     }

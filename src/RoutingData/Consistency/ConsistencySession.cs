@@ -46,10 +46,11 @@ public sealed class ConsistencySession
     internal void ClearPrimary(long since) => Interlocked.CompareExchange(ref _primaryPendingSince, 0, since);
 
     /// <summary>Records a read on <paramref name="host"/> acknowledged at <paramref name="acknowledgedAt"/>; allocates only when the host changes.</summary>
-    internal void MarkReplicaRead(Topology.HostRuntime host, long acknowledgedAt)
+    internal void MarkReplicaRead(Topology.HostRuntime host, long acknowledgedAt, Consistency.PrimaryPositionClock clock)
     {
         var mark = Volatile.Read(ref _replicaMark);
-        if (mark is not null && mark.Host == host)
+        var epoch = host.Epoch;
+        if (mark is not null && mark.Host == host && mark.Epoch == epoch)
         {
             Internal.InterlockedMax.Raise(ref mark.Since, acknowledgedAt);
 
@@ -60,7 +61,29 @@ public sealed class ConsistencySession
             }
         }
 
-        Volatile.Write(ref _replicaMark, new ReplicaMark(host, acknowledgedAt));
+        var created = new ReplicaMark(host, epoch, acknowledgedAt);
+        var previous = Interlocked.Exchange(ref _replicaMark, created);
+        if (previous is null)
+        {
+            return;
+        }
+
+        var since = Volatile.Read(ref previous.Since);
+        if (previous.Host == host && previous.Epoch == epoch)
+        {
+            Internal.InterlockedMax.Raise(ref created.Since, since); // A concurrent read on the same replica.
+        }
+        else if (previous.Host.Epoch == previous.Epoch && previous.Host.ReadingStartedAt > since)
+        {
+            Advance(0, previous.Host.KnownLsn); // Already covered by a later reading of that replica.
+        }
+        else
+        {
+            // Another connection of this session read elsewhere meanwhile (sessions are shared by DI and ambient
+            // scopes): one mark cannot hold both, so the primary's position after that read stands in for it.
+            MarkPrimary(since);
+            clock.Demand(since);
+        }
     }
 
     /// <summary>Drops a mark that a reading resolved up to <paramref name="since"/>, unless a later read raised it meanwhile.</summary>
@@ -94,9 +117,12 @@ public sealed class ConsistencySession
     }
 
     /// <summary>A replica this session read from and the latest acknowledgement of such a read (only ever raised).</summary>
-    internal sealed class ReplicaMark(Topology.HostRuntime host, long since)
+    internal sealed class ReplicaMark(Topology.HostRuntime host, int epoch, long since)
     {
         public readonly Topology.HostRuntime Host = host;
+
+        /// <summary>The host's <see cref="Topology.HostRuntime.Epoch"/> at the read: after a restart its positions say nothing about it.</summary>
+        public readonly int Epoch = epoch;
 
 #pragma warning disable CA1051 // Raised in place with Interlocked.
         public long Since = since;

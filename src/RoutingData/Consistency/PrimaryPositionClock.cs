@@ -31,6 +31,7 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _startLock = new();
+    private readonly object _publishLock = new();
     private TaskCompletionSource _published = NewSignal();
     private long _publishedCount;
     private long _demand;
@@ -68,7 +69,8 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
             StartLoop();
         }
 
-        if (Interlocked.Exchange(ref _signaled, 1) == 0)
+        // Read first: under a write load the loop is usually signalled already, and the exchange would bounce the line.
+        if (Volatile.Read(ref _signaled) == 0 && Interlocked.Exchange(ref _signaled, 1) == 0)
         {
             try
             {
@@ -150,13 +152,16 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes a reading now on the caller's path (an export that cannot wait for the background); publishes it for everyone.</summary>
-    public async ValueTask<bool> CaptureNowAsync(bool async, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes a reading now on the caller's path (an export that cannot wait for the background) and publishes it for
+    /// everyone; null when no primary is known.
+    /// </summary>
+    public async ValueTask<Reading?> CaptureNowAsync(bool async, CancellationToken cancellationToken)
     {
         var snapshot = _snapshot();
         if (snapshot.Primary is not { } primary)
         {
-            return false;
+            return null;
         }
 
         var startedAt = Now();
@@ -170,12 +175,13 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
             Interlocked.Increment(ref _captures);
             if (value is not NpgsqlLogSequenceNumber lsn)
             {
-                return false;
+                return null;
             }
 
-            Publish(startedAt, CaptureTarget.WithoutPageHeader((ulong)lsn, primary.WalBlockSize, primary.WalSegmentSize), snapshot.SystemIdentifier);
-            primary.Host.AdvanceKnownLsn((ulong)lsn, startedAt);
-            return true;
+            var reading = new Reading(startedAt, CaptureTarget.WithoutPageHeader((ulong)lsn, primary.WalBlockSize, primary.WalSegmentSize), snapshot.SystemIdentifier);
+            Publish(reading);
+            primary.Host.AdvanceKnownLsn(reading.Lsn, startedAt);
+            return reading;
         }
         finally
         {
@@ -221,13 +227,24 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
     }
 
     /// <summary>Publishes a reading taken by a query that started at <paramref name="startedAt"/>.</summary>
-    internal void Publish(long startedAt, ulong lsn, ulong systemIdentifier)
+    internal void Publish(long startedAt, ulong lsn, ulong systemIdentifier) => Publish(new Reading(startedAt, lsn, systemIdentifier));
+
+    private void Publish(Reading reading)
     {
-        var reading = new Reading(startedAt, lsn, systemIdentifier);
-        // Only the loop and CaptureNowAsync publish; a rare concurrent publish may reorder two adjacent readings,
-        // which TryResolve tolerates (it stops at the first reading not after `since`, and every kept one is valid).
-        var index = Interlocked.Increment(ref _publishedCount) - 1;
-        Volatile.Write(ref _ring[index % RingSize], reading);
+        // Rare (at most one per interval, plus exports), so a lock is fine here; it keeps the ring in start order, which
+        // TryResolve's newest-first scan relies on, and a slot is written before the count that exposes it.
+        lock (_publishLock)
+        {
+            var count = _publishedCount;
+            if (count > 0 && _ring[(count - 1) % RingSize]!.StartedAt >= reading.StartedAt)
+            {
+                return; // A later-started reading is out already; it covers everything this one would.
+            }
+
+            Volatile.Write(ref _ring[count % RingSize], reading);
+            Volatile.Write(ref _publishedCount, count + 1);
+        }
+
         Interlocked.Exchange(ref _published, NewSignal()).TrySetResult();
     }
 
@@ -241,7 +258,9 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
             try
             {
                 await _wake.WaitAsync(stopping).ConfigureAwait(false);
-                Volatile.Write(ref _signaled, 0);
+
+                // A full fence before reading the demand: a Demand that raced this reset signals again.
+                Interlocked.Exchange(ref _signaled, 0);
 
                 while (Volatile.Read(ref _demand) >= lastStart)
                 {
@@ -252,14 +271,16 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
                         await Task.Delay(TimeSpan.FromSeconds((double)wait / _timeProvider.TimestampFrequency), _timeProvider, stopping).ConfigureAwait(false);
                     }
 
-                    lastStart = Now();
+                    var start = Now();
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
                     timeout.CancelAfter(_timeout);
-                    if (!await CaptureNowAsync(async: true, timeout.Token).ConfigureAwait(false))
+                    if (await CaptureNowAsync(async: true, timeout.Token).ConfigureAwait(false) is null)
                     {
-                        break; // No primary known: the next demand tries again.
+                        break; // No primary known: the demand stays uncovered; the next Demand (or waiter) tries again.
                     }
 
+                    // Only a reading that made it out moves the mark: after a failure, the same demand is retried.
+                    lastStart = start;
                     failures = 0;
                 }
             }
@@ -267,7 +288,9 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException or IOException)
+#pragma warning disable CA1031 // Whatever failed, the loop must live on: sessions depend on it.
+            catch (Exception e)
+#pragma warning restore CA1031
             {
                 // Commands still route safely meanwhile: an unresolved session reads from the primary.
                 failures++;
@@ -290,5 +313,6 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
         }
     }
 
-    private sealed record Reading(long StartedAt, ulong Lsn, ulong SystemIdentifier);
+    /// <summary>A reading of the primary's insert position by a query that started at <see cref="StartedAt"/>.</summary>
+    internal sealed record Reading(long StartedAt, ulong Lsn, ulong SystemIdentifier);
 }

@@ -242,7 +242,14 @@ public sealed class RoutedConnection : DbConnection
             {
                 // A background capture lands within the capture interval (plus a round trip) of the write.
                 await _dataSource.Clock.WaitAsync(position.PendingSince, options.MaxReadYourWritesWait, async, cancellationToken).ConfigureAwait(false);
-                position = _dataSource.ResolveSession(session, monitor.Snapshot);
+                snapshot = monitor.Snapshot;
+                position = _dataSource.ResolveSession(session, snapshot);
+                if (position.PendingSince != 0
+                    && (EffectivePolicy(commandPolicy, session) == StaleReadPolicy.Throw || RoutingRules.EffectivePreference(classification, commandPreference, this) == RoutingData.ReadPreference.Replica))
+                {
+                    throw new ReplicaNotCaughtUpException(
+                        $"The WAL position of the session's last command on the primary was not captured within {options.MaxReadYourWritesWait}, so no replica can be shown to have it. Hosts: {snapshot.Describe()}");
+                }
             }
         }
 
@@ -287,7 +294,8 @@ public sealed class RoutedConnection : DbConnection
                 isWrite: !classification.IsRead,
                 capturesReads: options.MonotonicReads,
                 _dataSource.Clock,
-                background);
+                background,
+                session?.PrimaryPendingSince ?? 0);
             var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
             var host = decision.Host;
             host.BeginCommand();
@@ -324,7 +332,7 @@ public sealed class RoutedConnection : DbConnection
                 _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
                 var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, preference, false, decision.Detail, null, decision.Host, minLsn, null, out var retryNotCaughtUp);
+                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, preference, false, decision.Detail, null, decision.Host, minLsn, position.OnlyReplica, out var retryNotCaughtUp);
                 decision = retryNotCaughtUp && retry.Host is null
                     ? Router.RouteWrite(monitor.Snapshot, RoutingReason.RecoveryConflictRetry, decision.Detail)
                     : retry with { Reason = RoutingReason.RecoveryConflictRetry };
@@ -370,7 +378,8 @@ public sealed class RoutedConnection : DbConnection
             isWrite: transaction.Role == HostRole.Primary,
             capturesReads: _dataSource.Options.MonotonicReads,
             _dataSource.Clock,
-            _dataSource.Options.LsnCapture == LsnCaptureMode.Background);
+            _dataSource.Options.LsnCapture == LsnCaptureMode.Background,
+            _dataSource.Options.ReadYourWrites ? EffectiveSession.PrimaryPendingSince : 0);
 
     private SessionPosition ReadYourWritesPosition(ClusterSnapshot snapshot)
     {

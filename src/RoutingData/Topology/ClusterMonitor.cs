@@ -28,7 +28,8 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                     THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,
                current_setting('server_version'),
                current_setting('wal_block_size')::int,
-               pg_size_bytes(current_setting('wal_segment_size'))
+               pg_size_bytes(current_setting('wal_segment_size')),
+               extract(epoch FROM pg_postmaster_start_time())::float8
         """;
 
     private readonly HostRuntime[] _hosts;
@@ -212,6 +213,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                     ServerVersion = reader.GetString(5),
                     WalBlockSize = reader.GetInt32(6),
                     WalSegmentSize = reader.GetInt64(7),
+                    ServerStartedAt = reader.GetDouble(8),
                     RoundTripTime = smoothed,
                     ProbedAt = now,
                     NextProbeAt = now + _options.TopologyProbeInterval,
@@ -223,7 +225,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
 
             _states[index] = state;
-            if (previous.Timeline != state.Timeline && previous.Timeline != 0)
+            if ((previous.Timeline != state.Timeline && previous.Timeline != 0) || (previous.ServerStartedAt != 0 && previous.ServerStartedAt != state.ServerStartedAt))
             {
                 host.ResetKnownLsn((ulong)state.Lsn);
             }

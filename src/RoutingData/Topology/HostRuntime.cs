@@ -11,6 +11,7 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     private int _outstanding;
     private ulong _knownLsn;
     private long _readingStartedAt;
+    private int _epoch;
     private ulong _staleCheckLsn = ulong.MaxValue;
     private long _staleCheckAt;
 
@@ -68,8 +69,21 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
         lsn >= Volatile.Read(ref _staleCheckLsn)
         && System.Diagnostics.Stopwatch.GetTimestamp() - Volatile.Read(ref _staleCheckAt) < StaleCheckWindow;
 
-    /// <summary>Forgets the known position (the host changed timeline: its old positions mean nothing now).</summary>
-    public void ResetKnownLsn(ulong lsn) => Volatile.Write(ref _knownLsn, lsn);
+    /// <summary>
+    /// Counts the resets of <see cref="KnownLsn"/>: a session that read from this host in an earlier epoch cannot
+    /// rely on it having only moved forward since.
+    /// </summary>
+    public int Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>
+    /// Forgets the known position: the host changed timeline or restarted (a standby restarted after a crash may
+    /// reopen behind what it showed before), so its old positions mean nothing now.
+    /// </summary>
+    public void ResetKnownLsn(ulong lsn)
+    {
+        Interlocked.Increment(ref _epoch);
+        Volatile.Write(ref _knownLsn, lsn);
+    }
 
     public void BeginCommand() => Interlocked.Increment(ref _outstanding);
 

@@ -27,6 +27,9 @@ internal sealed record HostState
 
     public long WalSegmentSize { get; init; }
 
+    /// <summary>When the server last started (seconds since the epoch; 0 unknown): a restart resets what is known of its position.</summary>
+    public double ServerStartedAt { get; init; }
+
     /// <summary>Round-trip time of the last probe query (smoothed).</summary>
     public TimeSpan RoundTripTime { get; init; }
 

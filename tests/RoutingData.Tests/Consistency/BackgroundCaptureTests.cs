@@ -52,4 +52,65 @@ public sealed class BackgroundCaptureTests : ClusterTestBase
             Assert.True(replicaReads > Sessions * Writes / 2, $"{replicaReads} of {Sessions * Writes} reads on the replica");
         }
     }
+
+    [Fact]
+    public async Task A_session_reading_the_primary_in_a_tight_loop_gets_back_to_the_replica()
+    {
+        // Reads that fall back to the primary capture its position in their own round trip: marking them pending
+        // instead would send every next read to the primary again, for ever.
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v int)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        await using var connection = dataSource.CreateConnection();
+        await connection.ExecuteAsync("INSERT INTO kv VALUES (1, 1)");
+
+        var reads = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        do
+        {
+            Assert.Equal(1, await connection.QuerySingleAsync<int>("SELECT v FROM kv WHERE k = 1"));
+            reads++;
+        }
+        while (connection.LastRoute!.Value.Role == HostRole.Primary && DateTime.UtcNow < deadline);
+
+        Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
+        TestContext.Current.SendDiagnosticMessage($"back on the replica after {reads} reads");
+    }
+
+    [Fact]
+    public async Task A_reader_that_fails_after_its_write_committed_still_holds_the_session_to_that_write()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v int)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        await cluster.Replicas[0].SetReplayDelayAsync(TimeSpan.FromSeconds(3), _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+
+        // The INSERT commits behind its error barrier; the next statement fails while the reader is being read.
+        await using (var batch = connection.CreateBatch())
+        {
+            var insert = batch.CreateBatchCommand();
+            insert.CommandText = "INSERT INTO kv VALUES (7, 7)";
+            ((Npgsql.NpgsqlBatchCommand)insert).AppendErrorBarrier = true;
+            batch.BatchCommands.Add(insert);
+            var failing = batch.CreateBatchCommand();
+            failing.CommandText = "SELECT 1 / 0";
+            batch.BatchCommands.Add(failing);
+            await Assert.ThrowsAsync<Npgsql.PostgresException>(async () =>
+            {
+                await using var reader = await batch.ExecuteReaderAsync(_ct);
+                while (await reader.NextResultAsync(_ct))
+                {
+                }
+            });
+        }
+
+        Assert.Equal(1L, await cluster.Primary.ExecuteScalarAsync<long>("SELECT count(*) FROM kv WHERE k = 7", _ct));
+
+        // The replica is 3 s behind: only a session that knows about the write goes to the primary for it.
+        Assert.Equal(7, await connection.QuerySingleOrDefaultAsync<int?>("SELECT v FROM kv WHERE k = 7"));
+        Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
+    }
 }

@@ -53,6 +53,20 @@ public sealed class PrimaryPositionClockTests
         Assert.Equal(0, clock.Captures);
     }
 
+    [Fact]
+    public async Task A_reading_that_started_before_the_newest_one_is_not_published()
+    {
+        // An export's capture and the loop's can finish in either order; the ring stays in start order.
+        await using var clock = NewClock();
+        clock.Publish(startedAt: 30, lsn: 300, systemIdentifier: 7);
+        clock.Publish(startedAt: 20, lsn: 200, systemIdentifier: 7);
+
+        Assert.True(clock.TryResolve(15, out var lsn, out _));
+        Assert.Equal(300UL, lsn);
+        Assert.True(clock.TryResolve(25, out lsn, out _));
+        Assert.Equal(300UL, lsn);
+    }
+
     private static PrimaryPositionClock NewClock() =>
         new(() => throw new InvalidOperationException("no snapshot in this test"), TimeSpan.FromMilliseconds(2), TimeSpan.FromSeconds(1), TimeProvider.System, NullLogger.Instance);
 }
