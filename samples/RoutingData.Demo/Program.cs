@@ -46,13 +46,13 @@ string[] examples =
     "/* routing:primary */ SELECT count(*) FROM accounts",
     "EXPLAIN SELECT * FROM accounts",
 ];
-await using (var connection = db.CreateConnection())
+foreach (var sql in examples)
 {
-    foreach (var sql in examples)
-    {
-        await connection.ExecuteAsync(sql);
-        screen.Route(sql, connection.LastRoute!.Value);
-    }
+    // A connection (and so a consistency session) per example: only the statement decides here. Within one session a
+    // read right after a write would go to the primary — read-your-writes, shown next.
+    await using var connection = db.CreateConnection();
+    await connection.ExecuteAsync(sql);
+    screen.Route(sql, connection.LastRoute!.Value);
 }
 
 screen.Title("Read-your-writes while the replicas lag 1 s behind");
