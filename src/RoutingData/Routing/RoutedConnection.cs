@@ -238,14 +238,13 @@ public sealed class RoutedConnection : DbConnection
         {
             // Only a read outside a transaction may go to a replica: only then does the session's position matter.
             position = _dataSource.ResolveSession(session, snapshot);
-            if (position.PendingSince != 0 && WaitsForPosition(classification, commandPreference, commandPolicy, session))
+            if (position.PendingSince != 0 && PendingPositionHandling(classification, commandPreference, commandPolicy, session) is var handling && handling != PendingHandling.UsePrimary)
             {
                 // A background capture lands within the capture interval (plus a round trip) of the write.
                 await _dataSource.Clock.WaitAsync(position.PendingSince, options.MaxReadYourWritesWait, async, cancellationToken).ConfigureAwait(false);
                 snapshot = monitor.Snapshot;
                 position = _dataSource.ResolveSession(session, snapshot);
-                if (position.PendingSince != 0
-                    && (EffectivePolicy(commandPolicy, session) == StaleReadPolicy.Throw || RoutingRules.EffectivePreference(classification, commandPreference, this) == RoutingData.ReadPreference.Replica))
+                if (position.PendingSince != 0 && handling == PendingHandling.WaitOrThrow)
                 {
                     throw new ReplicaNotCaughtUpException(
                         $"The WAL position of the session's last command on the primary was not captured within {options.MaxReadYourWritesWait}, so no replica can be shown to have it. Hosts: {snapshot.Describe()}");
@@ -388,22 +387,23 @@ public sealed class RoutedConnection : DbConnection
             return default;
         }
 
-        var position = _dataSource.ResolveSession(EffectiveSession, snapshot);
-
-        // A read-only transaction may not read from a replica before the session's pending position is known.
-        return position.PendingSince != 0 ? position with { MinLsn = ulong.MaxValue } : position;
+        // While a position is pending, MinLsn is ulong.MaxValue: the transaction goes to the primary.
+        return _dataSource.ResolveSession(EffectiveSession, snapshot);
     }
 
-    /// <summary>Whether a read waits for a pending background capture instead of going to the primary at once.</summary>
-    private bool WaitsForPosition(StatementClassification classification, ReadPreference? commandPreference, StaleReadPolicy? commandPolicy, ConsistencySession session)
+    /// <summary>What a read does while the session's last position on the primary is pending a background capture.</summary>
+    private PendingHandling PendingPositionHandling(StatementClassification classification, ReadPreference? commandPreference, StaleReadPolicy? commandPolicy, ConsistencySession session)
     {
         var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
         if (preference is RoutingData.ReadPreference.Primary or RoutingData.ReadPreference.PrimaryPreferred)
         {
-            return false;
+            return PendingHandling.UsePrimary;
         }
 
-        return preference == RoutingData.ReadPreference.Replica || EffectivePolicy(commandPolicy, session) != StaleReadPolicy.FallbackToPrimary;
+        var policy = EffectivePolicy(commandPolicy, session);
+        return preference == RoutingData.ReadPreference.Replica || policy == StaleReadPolicy.Throw ? PendingHandling.WaitOrThrow
+            : policy == StaleReadPolicy.Wait ? PendingHandling.WaitThenPrimary
+            : PendingHandling.UsePrimary;
     }
 
     private StaleReadPolicy EffectivePolicy(StaleReadPolicy? commandPolicy, ConsistencySession session) =>
@@ -694,5 +694,17 @@ public sealed class RoutedConnection : DbConnection
         {
             throw new InvalidOperationException("The connection is already open.");
         }
+    }
+
+    private enum PendingHandling
+    {
+        /// <summary>Read from the primary at once (it has every write).</summary>
+        UsePrimary,
+
+        /// <summary>Wait for the capture; if it does not land in time, read from the primary.</summary>
+        WaitThenPrimary,
+
+        /// <summary>Wait for the capture; if it does not land in time, throw (Throw policy, Replica-only reads).</summary>
+        WaitOrThrow,
     }
 }
