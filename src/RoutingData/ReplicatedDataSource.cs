@@ -262,9 +262,10 @@ public sealed class ReplicatedDataSource : DbDataSource
 
             session.Advance(reading.SystemIdentifier, reading.Lsn);
             session.ClearPrimary(position.PendingSince);
-            if (session.LastReplicaRead is { } left && Volatile.Read(ref left.Since) < reading.StartedAt)
+            // Read the mark's time once: a read raising it meanwhile (after this capture started) must keep its mark.
+            if (session.LastReplicaRead is { } left && Volatile.Read(ref left.Since) is var leftSince && leftSince < reading.StartedAt)
             {
-                session.ClearReplicaMark(left, Volatile.Read(ref left.Since));
+                session.ClearReplicaMark(left, leftSince);
             }
 
             position = ResolveSession(session, Monitor.Snapshot);
