@@ -30,6 +30,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly ClusterBackend _backend;
     private readonly List<PostgresNode> _nodes = [];
     private readonly List<TcpFaultProxy> _proxies = [];
+    private readonly List<(PostgresNode Standby, PostgresNode Node, int Pid)> _stalledSenders = [];
     private PostgresNode? _primary;
     private int _disposed;
     private volatile bool _preserveLogs;
@@ -241,6 +242,54 @@ public sealed class PostgresCluster : IAsyncDisposable
         return proxy;
     }
 
+    /// <summary>
+    /// Stalls the WAL stream to <paramref name="standby"/> while its connection stays up: the primary's walsender for it
+    /// is stopped (SIGSTOP). The standby keeps its receiver, reports no error and simply stops getting WAL — the silent
+    /// kind of lag. Resume with <see cref="ResumeWalStreamAsync"/>; disposing the cluster resumes it too.
+    /// </summary>
+    /// <param name="standby">A streaming standby.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    public async Task StallWalStreamAsync(PostgresNode standby, CancellationToken cancellationToken = default)
+    {
+        EnsureMember(standby);
+        var upstream = _nodes.FirstOrDefault(n => n.Role == NodeRole.Primary && n.IsRunning)
+            ?? throw new ClusterHarnessException("No running primary to stall a WAL stream from.");
+        var pid = await upstream.ExecuteScalarAsync<int?>(
+            $"SELECT (SELECT pid FROM pg_stat_replication WHERE application_name = '{standby.Name}' LIMIT 1)",
+            cancellationToken).ConfigureAwait(false)
+            ?? throw new ClusterHarnessException($"{standby.Name} is not streaming from {upstream.Name}.");
+        await upstream.NodeHost.SignalProcessAsync(pid, "STOP", cancellationToken).ConfigureAwait(false);
+        lock (_stalledSenders)
+        {
+            _stalledSenders.Add((standby, upstream, pid));
+        }
+    }
+
+    /// <summary>Resumes every WAL stream stalled by <see cref="StallWalStreamAsync"/> (to <paramref name="standby"/>, or all when null).</summary>
+    /// <param name="standby">The standby whose stream to resume; null for all.</param>
+    /// <param name="cancellationToken">Cancels the signals.</param>
+    public async Task ResumeWalStreamAsync(PostgresNode? standby = null, CancellationToken cancellationToken = default)
+    {
+        List<(PostgresNode Standby, PostgresNode Node, int Pid)> stalled;
+        lock (_stalledSenders)
+        {
+            stalled = _stalledSenders.Where(s => standby is null || s.Standby == standby).ToList();
+            _stalledSenders.RemoveAll(stalled.Contains);
+        }
+
+        foreach (var (_, node, pid) in stalled)
+        {
+            try
+            {
+                await node.NodeHost.SignalProcessAsync(pid, "CONT", cancellationToken).ConfigureAwait(false);
+            }
+            catch (ClusterHarnessException)
+            {
+                // The process is gone (its server was stopped or killed): nothing to resume.
+            }
+        }
+    }
+
     /// <summary>Waits until every running standby has replayed the primary's current WAL position.</summary>
     /// <param name="timeout">How long to wait; 30 seconds when null.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
@@ -270,6 +319,8 @@ public sealed class PostgresCluster : IAsyncDisposable
             await proxy.DisposeAsync().ConfigureAwait(false);
         }
 
+        // A stopped walsender would hold up the primary's shutdown.
+        await ResumeWalStreamAsync(null, CancellationToken.None).ConfigureAwait(false);
         try
         {
             await _backend.StopAllAsync(CancellationToken.None).ConfigureAwait(false);

@@ -70,6 +70,9 @@ internal sealed class ContainerNodeHost : NodeHost
     public override async Task RemoveDataDirectoryAsync(CancellationToken cancellationToken) =>
         ThrowIfFailed(await ExecAsync(["rm", "-rf", DataDirectory], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false), "remove the data directory");
 
+    public override async Task SignalProcessAsync(int pid, string signal, CancellationToken cancellationToken) =>
+        ThrowIfFailed(await ExecAsync(["kill", "-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false), $"kill -{signal} {pid}");
+
     public override async Task KillServerAsync(CancellationToken cancellationToken)
     {
         // kill -1 as the postgres user signals every server process in this container (never PID 1, never itself).

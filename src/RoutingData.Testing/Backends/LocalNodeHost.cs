@@ -43,6 +43,15 @@ internal sealed class LocalNodeHost : NodeHost
         return ProcessRunner.RunAsync(fileName, wrapped, _nodeFolder, timeout, cancellationToken);
     }
 
+    public override async Task SignalProcessAsync(int pid, string signal, CancellationToken cancellationToken)
+    {
+        var result = await ProcessRunner.RunAsync("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            throw new ClusterHarnessException($"kill -{signal} {pid} failed on {Name}: {result.StandardError.Trim()}");
+        }
+    }
+
     public override async Task WriteDataFileAsync(string relativePath, string content, bool append, CancellationToken cancellationToken)
     {
         var path = Path.Combine(DataDirectory, relativePath);

@@ -54,6 +54,9 @@ internal abstract class NodeHost : IAsyncDisposable
     /// <summary>Kills the postmaster and all its children with SIGKILL, the way a crash would.</summary>
     public abstract Task KillServerAsync(CancellationToken cancellationToken);
 
+    /// <summary>Sends a signal (STOP, CONT, TERM…) to one server process of this node.</summary>
+    public abstract Task SignalProcessAsync(int pid, string signal, CancellationToken cancellationToken);
+
     /// <summary>Reads the tail of the server log, for error messages.</summary>
     public abstract Task<string> ReadLogTailAsync(int maxChars, CancellationToken cancellationToken);
 
