@@ -27,9 +27,14 @@ public sealed class ReplicatedDbOptions
     /// </summary>
     public IDictionary<string, int> ReplicaWeights { get; } = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Gets or sets the most WAL bytes a replica may be behind the primary and still take reads; null for no byte bound.</summary>
-    /// <value>The default value is null.</value>
-    public long? MaxReplicaLagBytes { get; set; }
+    /// <summary>
+    /// Gets or sets the most WAL bytes a replica may be behind the primary and still take reads; null for no byte bound.
+    /// A replica that far behind needs time to replay it even when its stream is quick.
+    /// </summary>
+    /// <value>The default value is 64 MiB.</value>
+    public long? MaxReplicaLagBytes { get; set; } = DefaultMaxReplicaLagBytes;
+
+    internal const long DefaultMaxReplicaLagBytes = 64L * 1024 * 1024;
 
     /// <summary>Gets or sets the most replay time a replica may be behind the primary and still take reads; null for no time bound.</summary>
     /// <value>The default value is 30 seconds.</value>

@@ -29,7 +29,8 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                current_setting('server_version'),
                current_setting('wal_block_size')::int,
                pg_size_bytes(current_setting('wal_segment_size')),
-               extract(epoch FROM pg_postmaster_start_time())::float8
+               extract(epoch FROM pg_postmaster_start_time())::float8,
+               current_setting('standard_conforming_strings') = 'on'
         """;
 
     private readonly HostRuntime[] _hosts;
@@ -44,8 +45,11 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private readonly TaskCompletionSource _firstRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile ClusterSnapshot _snapshot;
     private Task? _loop;
+    private readonly PrimaryPositionHistory _history;
     private int _newestPrimaryTimeline;
     private DateTimeOffset _catalogLoadedAt = DateTimeOffset.MinValue;
+    private int _catalogRefreshRequested;
+    private bool _standardConformingStrings = true;
 
     public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded)
     {
@@ -62,7 +66,59 @@ internal sealed class ClusterMonitor : IAsyncDisposable
         }
 
         _snapshot = ClusterSnapshot.Create(_states, options);
+
+        // Keep samples far enough apart that the ring reaches well past the time bound (and restarts far behind show).
+        var bound = options.MaxReplicaLag ?? TimeSpan.FromSeconds(30);
+        _history = new PrimaryPositionHistory(TimeSpan.FromTicks(Math.Max(options.TopologyProbeInterval.Ticks / 2, bound.Ticks / 64)), timeProvider.TimestampFrequency);
     }
+
+    /// <summary>Called (on the monitor's loop) when the servers' default <c>standard_conforming_strings</c> changes; the argument is the new value.</summary>
+    public Action<bool>? StandardConformingStringsChanged { get; set; }
+
+    /// <summary>
+    /// Asks for the function catalog to be reloaded soon (a name the classifier did not know, perhaps created since the
+    /// last load): at most one load a second, off the caller's path.
+    /// </summary>
+    public void RequestCatalogRefresh()
+    {
+        if (_onCatalogLoaded is null || Interlocked.Exchange(ref _catalogRefreshRequested, 1) != 0 || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var wait = _catalogLoadedAt + MinCatalogSpacing - _timeProvider.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _timeProvider, _stopping.Token).ConfigureAwait(false);
+                }
+
+                await _roundLock.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                try
+                {
+                    await MaybeLoadCatalogAsync(requested: true, _stopping.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _roundLock.Release();
+                }
+            }
+#pragma warning disable CA1031 // A background refresh that fails is retried at the next request or interval.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+            finally
+            {
+                Volatile.Write(ref _catalogRefreshRequested, 0);
+            }
+        });
+    }
+
+    private static readonly TimeSpan MinCatalogSpacing = TimeSpan.FromSeconds(1);
 
     /// <summary>The latest snapshot; read without a lock on every command.</summary>
     public ClusterSnapshot Snapshot => _snapshot;
@@ -161,7 +217,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
 
             await Task.WhenAll(probes).ConfigureAwait(false);
             Publish();
-            await MaybeLoadCatalogAsync(cancellationToken).ConfigureAwait(false);
+            await MaybeLoadCatalogAsync(requested: false, cancellationToken).ConfigureAwait(false);
             _firstRound.TrySetResult();
         }
         finally
@@ -191,6 +247,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
 
             var stopwatch = Stopwatch.StartNew();
+            var sentAt = _timeProvider.GetTimestamp();
             var startedAt = _timeProvider.GetTimestamp();
             using var command = new NpgsqlCommand(ProbeSql, connection);
             var reader = await command.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
@@ -214,6 +271,9 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                     WalBlockSize = reader.GetInt32(6),
                     WalSegmentSize = reader.GetInt64(7),
                     ServerStartedAt = reader.GetDouble(8),
+                    StandardConformingStrings = reader.IsDBNull(9) || reader.GetBoolean(9),
+                    ProbeSentAt = sentAt,
+                    ProbeAnsweredAt = _timeProvider.GetTimestamp(),
                     RoundTripTime = smoothed,
                     ProbedAt = now,
                     NextProbeAt = now + _options.TopologyProbeInterval,
@@ -225,7 +285,10 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
 
             _states[index] = state;
-            if ((previous.Timeline != state.Timeline && previous.Timeline != 0) || (previous.ServerStartedAt != 0 && previous.ServerStartedAt != state.ServerStartedAt))
+            // A restart, a new timeline, or a replay position that went back (a standby restarted from an older state, or
+            // an endpoint — VIP, pooler — that now reaches another standby): what was known of its position means nothing.
+            var wentBack = previous.IsHealthy && previous.IsInRecovery && state.IsInRecovery && (ulong)state.Lsn < (ulong)previous.Lsn;
+            if ((previous.Timeline != state.Timeline && previous.Timeline != 0) || (previous.ServerStartedAt != 0 && previous.ServerStartedAt != state.ServerStartedAt) || wentBack)
             {
                 host.ResetKnownLsn((ulong)state.Lsn);
             }
@@ -276,7 +339,19 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private void Publish()
     {
         var previous = _snapshot;
-        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline);
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history);
+        var conforming = true;
+        foreach (var host in snapshot.Hosts)
+        {
+            conforming &= !host.IsHealthy || host.StandardConformingStrings;
+        }
+
+        if (conforming != _standardConformingStrings)
+        {
+            _standardConformingStrings = conforming;
+            StandardConformingStringsChanged?.Invoke(conforming);
+        }
+
         _newestPrimaryTimeline = Math.Max(_newestPrimaryTimeline, snapshot.Primary?.Timeline ?? 0);
         _snapshot = snapshot;
         if (previous.Primary?.Host != snapshot.Primary?.Host && previous.Primary is not null)
@@ -290,10 +365,12 @@ internal sealed class ClusterMonitor : IAsyncDisposable
         }
     }
 
-    private async Task MaybeLoadCatalogAsync(CancellationToken cancellationToken)
+    private async Task MaybeLoadCatalogAsync(bool requested, CancellationToken cancellationToken)
     {
         var primary = _snapshot.Primary;
-        if (_onCatalogLoaded is null || primary is null || _timeProvider.GetUtcNow() - _catalogLoadedAt < _options.FunctionCatalogRefreshInterval)
+        var since = _timeProvider.GetUtcNow() - _catalogLoadedAt;
+        // A requested load has waited out the spacing already (a timer may wake a hair early).
+        if (_onCatalogLoaded is null || primary is null || (!requested && since < _options.FunctionCatalogRefreshInterval))
         {
             return;
         }

@@ -9,8 +9,9 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterSnapshot
 {
-    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, Exception? fault, ulong systemIdentifier)
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier)
     {
+        Lags = lags;
         SystemIdentifier = systemIdentifier;
         Hosts = hosts;
         Primary = primary;
@@ -35,6 +36,9 @@ internal sealed class ClusterSnapshot
     /// <summary>WAL bytes each host is behind the primary (0 for the primary and when unknown), by index.</summary>
     public long[] LagBytes { get; }
 
+    /// <summary>How far behind the primary each replica is in time, by index; null on the primary and when not known.</summary>
+    public TimeSpan?[] Lags { get; }
+
     /// <summary>A problem that forbids routing at all, e.g. hosts from two different clusters.</summary>
     public Exception? Fault { get; }
 
@@ -45,7 +49,9 @@ internal sealed class ClusterSnapshot
     /// <param name="options">The lag bounds.</param>
     /// <param name="fencedBelowTimeline">The newest primary timeline seen so far: a claimant on an older timeline is a
     /// stale split-brain primary and is never written to (G4), even while the newer primary misses a probe.</param>
-    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0)
+    /// <param name="history">The primary's past positions: this round's primary sample is added, and replica lag is measured
+    /// against it. Null: only the standbys' own replay timestamps are used.</param>
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null)
     {
         Exception? fault = null;
 
@@ -93,7 +99,15 @@ internal sealed class ClusterSnapshot
             primary = null;
         }
 
+        if (primary is not null && history is not null && !mismatch)
+        {
+            // A position just past a page header is the same WAL as the boundary a caught-up standby reports.
+            var position = Consistency.CaptureTarget.WithoutPageHeader((ulong)primary.Lsn, primary.WalBlockSize, primary.WalSegmentSize);
+            history.Add(primary.Host.Index, primary.Timeline, primary.ProbeSentAt, position);
+        }
+
         var lagBytes = new long[hosts.Length];
+        var lags = new TimeSpan?[hosts.Length];
         var eligible = new List<HostState>();
         var lagging = new List<HostState>();
         foreach (var host in hosts)
@@ -111,15 +125,40 @@ internal sealed class ClusterSnapshot
                 continue;
             }
 
-            var behind = primary is null ? 0 : Math.Max(0L, (long)((ulong)primary.Lsn - (ulong)host.Lsn));
+            var behind = primary is null || (ulong)host.Lsn >= (ulong)primary.Lsn ? 0 : (long)((ulong)primary.Lsn - (ulong)host.Lsn);
             lagBytes[host.Host.Index] = behind;
-            var caughtUp = primary is not null && behind == 0;
             var tooFarBytes = options.MaxReplicaLagBytes is { } maxBytes && behind > maxBytes;
-            var tooFarTime = !caughtUp && options.MaxReplicaLag is { } maxLag && host.ReplayDelay is { } delay && delay > maxLag;
+            var (lag, known) = TimeLag(host, history);
+            lags[host.Host.Index] = lag == TimeSpan.MaxValue ? null : lag;
+
+            // Unknown lag is not zero lag: a standby whose position is older than anything the history remembers (restarted
+            // far behind) or that no primary sample vouches for yet takes no reads under a time bound.
+            var tooFarTime = options.MaxReplicaLag is { } maxLag && (!known || lag > maxLag);
             (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
         }
 
-        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, fault, mismatch ? 0 : (ulong)(systemId ?? 0));
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0));
+    }
+
+    /// <summary>
+    /// A replica's lag in time: measured against the primary's past positions when there are any (it cannot stall
+    /// silently), else the standby's own replay timestamp (no primary reachable: the best there is; null counts as 0).
+    /// </summary>
+    private static (TimeSpan Lag, bool Known) TimeLag(HostState host, PrimaryPositionHistory? history)
+    {
+        if (history is not null && history.Count > 0)
+        {
+            var estimate = history.Estimate((ulong)host.Lsn, host.ProbeAnsweredAt);
+            if (!estimate.IsLowerBound)
+            {
+                return (estimate.Lag, true);
+            }
+
+            // Older than every sample: at least that far behind, maybe much more (a standby restarted far behind).
+            return (estimate.Lag, false);
+        }
+
+        return (host.ReplayDelay ?? TimeSpan.Zero, true);
     }
 
     /// <summary>One line per host, for exception messages: role, health, lag and the last error.</summary>

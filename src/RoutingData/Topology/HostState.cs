@@ -18,8 +18,20 @@ internal sealed record HostState
     /// <summary>Current WAL position on a primary; replay position on a standby.</summary>
     public NpgsqlLogSequenceNumber Lsn { get; init; }
 
-    /// <summary>How long ago the standby replayed its last transaction, when it is behind; null on a primary.</summary>
+    /// <summary>
+    /// The standby's own word on its delay (now − last replayed commit's time, when replay is behind what it received or
+    /// no WAL receiver runs); null on a primary. Used only while no primary position is known to measure lag against.
+    /// </summary>
     public TimeSpan? ReplayDelay { get; init; }
+
+    /// <summary>When (a <see cref="TimeProvider"/> timestamp) the probe query was sent: the position read is at least the host's then.</summary>
+    public long ProbeSentAt { get; init; }
+
+    /// <summary>When (a <see cref="TimeProvider"/> timestamp) the probe's answer arrived.</summary>
+    public long ProbeAnsweredAt { get; init; }
+
+    /// <summary>The session default of <c>standard_conforming_strings</c> (true unless the server, database or role turned it off).</summary>
+    public bool StandardConformingStrings { get; init; } = true;
 
     public string? ServerVersion { get; init; }
 
