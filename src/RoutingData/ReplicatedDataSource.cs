@@ -25,6 +25,7 @@ public sealed class ReplicatedDataSource : DbDataSource
     private readonly string _redactedConnectionString;
     private readonly Consistency.TokenCodec _tokenCodec;
     private volatile StatementClassifier _classifier;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _unknownFunctionsLookedUp = new(StringComparer.Ordinal);
     private int _disposed;
     private int _leasedConnections;
 
@@ -38,8 +39,9 @@ public sealed class ReplicatedDataSource : DbDataSource
         Logger = loggerFactory.CreateLogger<ReplicatedDataSource>();
         Router = new Router(options);
         _tokenCodec = new Consistency.TokenCodec(options.TokenSigningKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : null);
-        _classifier = new StatementClassifier(FunctionCatalog.CreateDefault(options.ReadOnlyFunctions, options.WritingFunctions));
-        Monitor = new ClusterMonitor(hosts, options, timeProvider, loggerFactory.CreateLogger<ClusterMonitor>(), catalog => _classifier = new StatementClassifier(catalog));
+        _classifier = new StatementClassifier(FunctionCatalog.CreateDefault(options.ReadOnlyFunctions, options.WritingFunctions), onUnknownFunction: RequestCatalogRefresh);
+        Monitor = new ClusterMonitor(hosts, options, timeProvider, loggerFactory.CreateLogger<ClusterMonitor>(), catalog => _classifier = NextClassifier(catalog, _classifier.BackslashEscapes));
+        Monitor.StandardConformingStringsChanged = on => _classifier = NextClassifier(_classifier.Catalog, backslashEscapes: !on);
         Clock = new Consistency.PrimaryPositionClock(() => Monitor.Snapshot, options.LsnCaptureInterval, options.TopologyProbeTimeout, timeProvider, Logger);
         Monitor.Start();
     }
@@ -61,6 +63,23 @@ public sealed class ReplicatedDataSource : DbDataSource
 
     internal StatementClassifier Classifier => _classifier;
 
+    private StatementClassifier NextClassifier(FunctionCatalog catalog, bool backslashEscapes)
+    {
+        var next = new StatementClassifier(catalog, onUnknownFunction: RequestCatalogRefresh) { BackslashEscapes = backslashEscapes };
+        next.Inherit(_classifier);
+        return next;
+    }
+
+    // A function created after the catalog was loaded (a new STABLE one) is unknown until the next load: look it up on
+    // first sight, once per name (a name that stays unknown must not reload pg_proc every second).
+    private void RequestCatalogRefresh(string reason)
+    {
+        if (_unknownFunctionsLookedUp.Count < 1024 && _unknownFunctionsLookedUp.TryAdd(reason, 0))
+        {
+            Monitor?.RequestCatalogRefresh();
+        }
+    }
+
     internal ILogger Logger { get; }
 
     internal string DatabaseName { get; }
@@ -80,6 +99,12 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// </summary>
     internal Consistency.SessionPosition ResolveSession(ConsistencySession session, ClusterSnapshot snapshot)
     {
+        if (session.PrimaryInFlight != 0)
+        {
+            // A reader of a command on the primary is open: its position is not known yet, so only the primary has it.
+            return new Consistency.SessionPosition(ulong.MaxValue, null, 0);
+        }
+
         var pending = session.PrimaryPendingSince;
         if (pending != 0)
         {
@@ -144,12 +169,24 @@ public sealed class ReplicatedDataSource : DbDataSource
 
         if (problem is null)
         {
+            if (session.IsUnvalidatedToken)
+            {
+                session.MarkValidated();
+            }
+
             return lsn;
         }
 
         if (Options.InvalidTokenHandling == InvalidTokenHandling.Reject)
         {
             throw new ConsistencyTokenException(problem);
+        }
+
+        if (!session.IsUnvalidatedToken)
+        {
+            // Ignore is for tokens that arrive from outside. A session whose position was earned or checked here must not
+            // be dropped silently: it would read a state older than its own writes.
+            throw new ConsistencyTokenException(problem + " The session's position was already in use here, so it is not dropped (InvalidTokenHandling.Ignore applies only to a token that has just been resumed).");
         }
 
         session.Reset();
@@ -305,7 +342,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         var connection = async ? await replica.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false) : replica.DataSource.OpenConnection();
         try
         {
-            using var command = new NpgsqlCommand("SELECT pg_last_wal_replay_lsn()", connection);
+            using var command = new NpgsqlCommand("SELECT pg_catalog.pg_last_wal_replay_lsn()", connection);
             if ((async ? await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) : command.ExecuteScalar()) is NpgsqlTypes.NpgsqlLogSequenceNumber lsn)
             {
                 replica.AdvanceKnownLsn((ulong)lsn, startedAt);
@@ -343,6 +380,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         if (_tokenCodec.Decode(token, out var problem) is { } decoded)
         {
             session.Advance(decoded.SystemIdentifier, (ulong)decoded.Lsn);
+            session.MarkResumed();
         }
         else if (Options.InvalidTokenHandling == InvalidTokenHandling.Reject)
         {
@@ -367,7 +405,7 @@ public sealed class ReplicatedDataSource : DbDataSource
                 host.Health == HostHealth.Unknown ? null : host.IsInRecovery ? HostRole.Replica : HostRole.Primary,
                 host.Timeline,
                 snapshot.LagBytes[i],
-                host.ReplayDelay,
+                snapshot.Lags[i],
                 host.RoundTripTime,
                 Array.IndexOf(snapshot.EligibleReplicas, host) >= 0,
                 host.LastError);

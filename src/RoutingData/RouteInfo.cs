@@ -7,6 +7,9 @@ namespace RoutingData;
 /// <param name="Detail">What the classifier saw, e.g. <c>SELECT</c> or <c>function nextval</c>.</param>
 public readonly record struct RouteInfo(string Host, HostRole Role, RoutingReason Reason, string Detail)
 {
+    /// <summary>Gets a value indicating whether the command failed there (the error was passed to the caller).</summary>
+    public bool Failed { get; init; }
+
     /// <inheritdoc />
-    public override string ToString() => $"{Role} {Host} ({Reason}: {Detail})";
+    public override string ToString() => Failed ? $"{Role} {Host} ({Reason}: {Detail}; failed)" : $"{Role} {Host} ({Reason}: {Detail})";
 }

@@ -56,9 +56,16 @@ internal static class BatchExecutor
                 barrierSetOn = last;
             }
 
-            commands.Add(capture.Role == HostRole.Primary
-                ? primaryCapture ??= new NpgsqlBatchCommand(LsnCapture.PrimarySql)
-                : replicaCapture ??= new NpgsqlBatchCommand(LsnCapture.ReplicaSql));
+            var sql = capture.Sql;
+            var statement = capture.Role == HostRole.Primary
+                ? primaryCapture ??= new NpgsqlBatchCommand(sql)
+                : replicaCapture ??= new NpgsqlBatchCommand(sql);
+            if (!ReferenceEquals(statement.CommandText, sql))
+            {
+                statement.CommandText = sql; // A read and a write on the primary capture differently.
+            }
+
+            commands.Add(statement);
         }
 
         if (capture.RequiredReplayLsn != 0)
@@ -102,8 +109,9 @@ internal static class BatchExecutor
         return ScalarWithCaptureAsync(batch, capture, async, cancellationToken);
     }
 
-    public static async ValueTask<DbDataReader> ReaderAsync(NpgsqlBatch batch, CommandBehavior behavior, CaptureTarget capture, RoutedConnection owner, bool async, CancellationToken cancellationToken)
+    public static async ValueTask<DbDataReader> ReaderAsync(NpgsqlBatch batch, Routing.ExecutionRequest request)
     {
+        var (behavior, capture, owner, async, cancellationToken) = (request.Behavior, request.Capture, request.Owner, request.Async, request.CancellationToken);
         // CloseConnection must close the routed connection (returning every physical one), not one physical
         // connection under it: the wrapper does that when the reader closes.
         var closeOwner = (behavior & CommandBehavior.CloseConnection) != 0 ? owner : null;
@@ -120,7 +128,7 @@ internal static class BatchExecutor
         }
 
         var reader = async ? await batch.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : batch.ExecuteReader(behavior);
-        return await CapturingDataReader.CreateAsync(reader, capture, closeOwner, async, cancellationToken).ConfigureAwait(false);
+        return await CapturingDataReader.CreateAsync(reader, capture, owner, closeOwner, request.Executable, async, cancellationToken).ConfigureAwait(false);
     }
 
     private static async ValueTask<int> NonQueryWithCaptureAsync(NpgsqlBatch batch, CaptureTarget capture, bool async, CancellationToken cancellationToken)
@@ -183,9 +191,9 @@ internal static class BatchExecutor
         {
             if (LsnCapture.IsCaptureResult(reader))
             {
-                if ((async ? await reader.ReadAsync(cancellationToken).ConfigureAwait(false) : reader.Read()) && !reader.IsDBNull(0))
+                if (async ? await reader.ReadAsync(cancellationToken).ConfigureAwait(false) : reader.Read())
                 {
-                    capture.Apply((ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(0));
+                    capture.ApplyCapture(reader);
                 }
 
                 return;

@@ -9,19 +9,26 @@ namespace RoutingData.Consistency;
 /// </summary>
 internal readonly struct CaptureTarget(ConsistencySession? session, ulong systemIdentifier, HostRuntime? host, HostRole role, ulong requiredReplayLsn = 0, HostState? primary = null, bool isWrite = true, bool capturesReads = true, PrimaryPositionClock? clock = null, bool background = false, long pendingBefore = 0)
 {
-    // A read on the primary captures in its own round trip even in background mode (no barrier needed: it commits
-    // nothing): otherwise a session reading the primary in a tight loop would mark itself pending on every read and
-    // could stay on the primary for as long as it keeps reading.
+    // A read on the primary captures in its own round trip even in background mode: otherwise a session reading the
+    // primary in a tight loop would mark itself pending on every read and could stay on the primary for as long as it
+    // keeps reading. It captures even without monotonic reads, because what reaches the primary may write where the
+    // text does not show it (a view over a VOLATILE function, an operator): the capture says whether it did.
     private readonly bool _readOnPrimary = role == HostRole.Primary && !isWrite;
 
     /// <summary>Whether a trailing capture statement is appended (writes always; reads for monotonic reads).</summary>
-    public bool CapturesPosition => session is not null && (isWrite || capturesReads) && (!background || _readOnPrimary);
+    public bool CapturesPosition => session is not null && (_readOnPrimary || (!background && (isWrite || capturesReads)));
 
     /// <summary>Whether the command's completion is marked on the session for a background capture (see <see cref="Complete"/>).</summary>
     public bool MarksCompletion => session is not null && background && clock is not null && (isWrite || capturesReads) && !_readOnPrimary;
 
-    /// <summary>Whether the capture must run after a commit (an error barrier): only for what may write.</summary>
+    /// <summary>Whether the capture must run after a commit (an error barrier): only for what is known to write.</summary>
     public bool NeedsBarrier => isWrite;
+
+    /// <summary>Whether the session's position is unknown until the command's reader closes (see <see cref="ConsistencySession.BeginPrimaryCommand"/>).</summary>
+    public bool HoldsSessionWhileOpen => session is not null && role == HostRole.Primary && (CapturesPosition || MarksCompletion);
+
+    /// <summary>The session whose position this command moves; null when none (no sessions, or inside a transaction).</summary>
+    public ConsistencySession? Session => session;
 
     /// <summary>When not 0: a freshness check leads the batch, and the read only counts if the replica has replayed this far.</summary>
     public ulong RequiredReplayLsn => requiredReplayLsn;
@@ -29,7 +36,7 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
     /// <summary>Whether a capture statement is appended at all (no session, or inside a transaction: no).</summary>
     public bool IsActive => session is not null;
 
-    public string Sql => role == HostRole.Primary ? LsnCapture.PrimarySql : LsnCapture.ReplicaSql;
+    public string Sql => role != HostRole.Primary ? LsnCapture.ReplicaSql : _readOnPrimary ? LsnCapture.PrimaryReadSql : LsnCapture.PrimarySql;
 
     public HostRole Role => role;
 
@@ -62,6 +69,33 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
         {
             throw new StaleReplicaException(replayed);
         }
+    }
+
+    /// <summary>Reads the capture result the reader is on and applies it.</summary>
+    public void ApplyCapture(Npgsql.NpgsqlDataReader reader)
+    {
+        if (reader.IsDBNull(0))
+        {
+            return;
+        }
+
+        var lsn = (ulong)reader.GetFieldValue<NpgsqlTypes.NpgsqlLogSequenceNumber>(0);
+        if (reader.FieldCount > 1 && !reader.IsDBNull(1) && reader.GetBoolean(1))
+        {
+            // A "read" that wrote: this position is from before its commit. The session waits for a capture after it.
+            host?.AdvanceKnownLsn(lsn);
+            Failed();
+            return;
+        }
+
+        if (_readOnPrimary && !capturesReads && pendingBefore == 0)
+        {
+            // Without monotonic reads only writes move the session (a pending one is covered: this ran after it).
+            host?.AdvanceKnownLsn(lsn);
+            return;
+        }
+
+        Apply(lsn);
     }
 
     public void Apply(ulong lsn)

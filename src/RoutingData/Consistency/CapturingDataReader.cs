@@ -17,14 +17,18 @@ internal sealed class CapturingDataReader : DbDataReader
     private readonly NpgsqlDataReader _inner;
     private readonly CaptureTarget _target;
     private readonly RoutedConnection? _closeOwner;
+    private readonly RoutedConnection? _owner;
+    private Routing.IRoutedExecutable? _executable;
     private bool _captured;
     private bool _exhausted;
     private bool _finished;
+    private bool _holdsSession;
 
-    private CapturingDataReader(NpgsqlDataReader inner, CaptureTarget target, RoutedConnection? closeOwner)
+    private CapturingDataReader(NpgsqlDataReader inner, CaptureTarget target, RoutedConnection? owner, RoutedConnection? closeOwner)
     {
         _inner = inner;
         _target = target;
+        _owner = owner;
         _closeOwner = closeOwner;
     }
 
@@ -45,13 +49,29 @@ internal sealed class CapturingDataReader : DbDataReader
     public override object this[string name] => _inner[name];
 
     /// <summary>Wraps a reader positioned on its first result; if that is already the capture, the user's statement returned no rows.</summary>
-    public static async ValueTask<CapturingDataReader> CreateAsync(NpgsqlDataReader inner, CaptureTarget target, RoutedConnection? closeOwner, bool async, CancellationToken cancellationToken)
+    public static async ValueTask<CapturingDataReader> CreateAsync(NpgsqlDataReader inner, CaptureTarget target, RoutedConnection? owner, RoutedConnection? closeOwner, Routing.IRoutedExecutable? executable, bool async, CancellationToken cancellationToken)
     {
+        CapturingDataReader? reader = null;
         try
         {
             // A stale replica's results must reach nobody; any other error must not leave the reader open either.
             await BatchExecutor.CheckFreshnessAsync(inner, target, async, cancellationToken).ConfigureAwait(false);
-            var reader = new CapturingDataReader(inner, target, closeOwner);
+            reader = new CapturingDataReader(inner, target, owner, closeOwner) { _executable = target.Role == HostRole.Replica ? executable : null };
+            if (target.HoldsSessionWhileOpen)
+            {
+                // What the command wrote may have committed while its rows are read (INSERT … RETURNING): until the
+                // reader closes, this session's reads go to the primary.
+                target.Session!.BeginPrimaryCommand();
+                reader._holdsSession = true;
+            }
+            else if (target.MarksCompletion && target.Role == HostRole.Replica)
+            {
+                // The read's snapshot exists once its first result arrives: mark the replica now, not only at close,
+                // so a concurrent read of the session cannot go to a replica behind what this reader shows.
+                target.Complete();
+            }
+
+            owner?.OnReaderOpened(reader);
             if (LsnCapture.IsCaptureResult(inner))
             {
                 await reader.ConsumeCaptureAsync(async, cancellationToken).ConfigureAwait(false);
@@ -61,7 +81,20 @@ internal sealed class CapturingDataReader : DbDataReader
         }
         catch
         {
-            if (async)
+            if (reader is not null)
+            {
+                // Closing marks the session (the command may have committed) and releases what it holds.
+                try
+                {
+                    await reader.DisposeAsync().ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // The original error is the one to report.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
+            }
+            else if (async)
             {
                 await inner.DisposeAsync().ConfigureAwait(false);
             }
@@ -74,10 +107,20 @@ internal sealed class CapturingDataReader : DbDataReader
         }
     }
 
-    public override bool Read() => !_exhausted && _inner.Read();
+    public override bool Read()
+    {
+        try
+        {
+            return !_exhausted && _inner.Read();
+        }
+        catch (PostgresException e) when (IsRefusedWrite(e))
+        {
+            throw Refused(e);
+        }
+    }
 
     public override Task<bool> ReadAsync(CancellationToken cancellationToken) =>
-        _exhausted ? Task.FromResult(false) : _inner.ReadAsync(cancellationToken);
+        _exhausted ? Task.FromResult(false) : _executable is null ? _inner.ReadAsync(cancellationToken) : ReadCheckedAsync(cancellationToken);
 
     public override bool NextResult() => Internal.SyncPath.Result(NextResultCoreAsync(async: false, CancellationToken.None));
 
@@ -181,6 +224,29 @@ internal sealed class CapturingDataReader : DbDataReader
         base.Dispose(disposing);
     }
 
+    private async Task<bool> ReadCheckedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (IsRefusedWrite(e))
+        {
+            throw Refused(e);
+        }
+    }
+
+    /// <summary>A standby refused the statement part-way (rows had streamed): it writes, and can no longer be re-run unseen.</summary>
+    private bool IsRefusedWrite(PostgresException e) => _executable is not null && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction;
+
+    private ReplicaRefusedWriteException Refused(PostgresException e)
+    {
+        _executable!.OnRefusedByStandby(e);
+        return new ReplicaRefusedWriteException(
+            $"The replica refused the statement as a write (25006) after its first rows had been read, so it could not be re-run on the primary unseen; nothing was written. It goes to the primary from now on: run it again. ({e.MessageText})",
+            e);
+    }
+
     private async ValueTask<bool> NextResultCoreAsync(bool async, CancellationToken cancellationToken)
     {
         if (_exhausted)
@@ -188,7 +254,16 @@ internal sealed class CapturingDataReader : DbDataReader
             return false;
         }
 
-        var more = async ? await _inner.NextResultAsync(cancellationToken).ConfigureAwait(false) : _inner.NextResult();
+        bool more;
+        try
+        {
+            more = async ? await _inner.NextResultAsync(cancellationToken).ConfigureAwait(false) : _inner.NextResult();
+        }
+        catch (PostgresException e) when (IsRefusedWrite(e))
+        {
+            throw Refused(e);
+        }
+
         if (more && LsnCapture.IsCaptureResult(_inner))
         {
             await ConsumeCaptureAsync(async, cancellationToken).ConfigureAwait(false);
@@ -237,6 +312,14 @@ internal sealed class CapturingDataReader : DbDataReader
                 _target.Failed();
             }
 
+            if (_holdsSession)
+            {
+                _holdsSession = false;
+                _target.Session!.EndPrimaryCommand();
+            }
+
+            _owner?.OnReaderClosed(this);
+
             if (_closeOwner is { State: ConnectionState.Open })
             {
                 if (async)
@@ -254,9 +337,9 @@ internal sealed class CapturingDataReader : DbDataReader
     private async ValueTask ConsumeCaptureAsync(bool async, CancellationToken cancellationToken)
     {
         var hasRow = async ? await _inner.ReadAsync(cancellationToken).ConfigureAwait(false) : _inner.Read();
-        if (hasRow && !_inner.IsDBNull(0))
+        if (hasRow)
         {
-            _target.Apply((ulong)_inner.GetFieldValue<NpgsqlLogSequenceNumber>(0));
+            _target.ApplyCapture(_inner);
         }
 
         _captured = true;

@@ -13,6 +13,8 @@ public sealed class ConsistencySession
     private ulong _systemIdentifier;
     private ulong _lsn;
     private long _primaryPendingSince;
+    private int _primaryInFlight;
+    private volatile bool _unvalidatedToken;
     private ReplicaMark? _replicaMark;
 
     /// <summary>Gets the session's token, or null before its first command.</summary>
@@ -38,6 +40,16 @@ public sealed class ConsistencySession
 
     /// <summary>The replica this session last read from, and when; its position is resolved from a later reading of that host.</summary>
     internal ReplicaMark? LastReplicaRead => Volatile.Read(ref _replicaMark);
+
+    /// <summary>
+    /// Commands on the primary whose readers are still open (an <c>INSERT … RETURNING</c> being read): what they wrote may
+    /// have committed, but their position is not known until they close, so meanwhile this session reads the primary.
+    /// </summary>
+    internal int PrimaryInFlight => Volatile.Read(ref _primaryInFlight);
+
+    internal void BeginPrimaryCommand() => Interlocked.Increment(ref _primaryInFlight);
+
+    internal void EndPrimaryCommand() => Interlocked.Decrement(ref _primaryInFlight);
 
     /// <summary>Records a command on the primary finished at <paramref name="acknowledgedAt"/> (or failed then: it may have committed).</summary>
     internal void MarkPrimary(long acknowledgedAt) => Internal.InterlockedMax.Raise(ref _primaryPendingSince, acknowledgedAt);
@@ -101,6 +113,11 @@ public sealed class ConsistencySession
     /// <summary>Moves the token forward to <paramref name="lsn"/> (never back).</summary>
     internal void Advance(ulong systemIdentifier, ulong lsn)
     {
+        if (systemIdentifier != 0 && _unvalidatedToken)
+        {
+            _unvalidatedToken = false; // Earned here from now on.
+        }
+
         if (systemIdentifier != 0)
         {
             Volatile.Write(ref _systemIdentifier, systemIdentifier);
@@ -109,9 +126,17 @@ public sealed class ConsistencySession
         Internal.InterlockedMax.Raise(ref _lsn, lsn);
     }
 
+    /// <summary>Gets a value indicating whether the position came from a resumed token not yet checked against the cluster.</summary>
+    internal bool IsUnvalidatedToken => _unvalidatedToken;
+
+    internal void MarkResumed() => _unvalidatedToken = true;
+
+    internal void MarkValidated() => _unvalidatedToken = false;
+
     /// <summary>Forgets the token (an ignored invalid token).</summary>
     internal void Reset()
     {
+        _unvalidatedToken = false;
         Volatile.Write(ref _lsn, 0);
         Volatile.Write(ref _systemIdentifier, 0);
     }

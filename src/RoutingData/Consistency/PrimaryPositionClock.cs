@@ -19,7 +19,7 @@ namespace RoutingData.Consistency;
 /// </remarks>
 internal sealed class PrimaryPositionClock : IAsyncDisposable
 {
-    private const string CaptureSql = "SELECT pg_current_wal_insert_lsn()";
+    private const string CaptureSql = "SELECT pg_catalog.pg_current_wal_insert_lsn()";
     private const int RingSize = 1024;
 
     private readonly Func<ClusterSnapshot> _snapshot;

@@ -29,7 +29,11 @@ public static class RoutingDiagnostics
     {
         if (Commands.Enabled)
         {
-            Commands.Add(1, new KeyValuePair<string, object?>("role", RoleNames[(int)route.Role]), new KeyValuePair<string, object?>("reason", ReasonNames[(int)route.Reason]));
+            Commands.Add(
+                1,
+                new KeyValuePair<string, object?>("role", RoleNames[(int)route.Role]),
+                new KeyValuePair<string, object?>("reason", ReasonNames[(int)route.Reason]),
+                new KeyValuePair<string, object?>("outcome", route.Failed ? "error" : "ok"));
         }
     }
 

@@ -19,6 +19,6 @@ internal static class BatchOperations<TTarget>
 
     public static readonly Func<TTarget, ExecutionRequest, ValueTask<DbDataReader>> Reader =
         static (target, request) => target.PrepareRequested
-            ? BatchExecutor.PrepareThenAsync(target.Bind(request), request, static (b, r) => BatchExecutor.ReaderAsync(b, r.Behavior, r.Capture, r.Owner, r.Async, r.CancellationToken))
-            : BatchExecutor.ReaderAsync(target.Bind(request), request.Behavior, request.Capture, request.Owner, request.Async, request.CancellationToken);
+            ? BatchExecutor.PrepareThenAsync(target.Bind(request), request, static (b, r) => BatchExecutor.ReaderAsync(b, r))
+            : BatchExecutor.ReaderAsync(target.Bind(request), request);
 }

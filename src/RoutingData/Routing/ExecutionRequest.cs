@@ -12,4 +12,5 @@ internal readonly record struct ExecutionRequest(
     CommandBehavior Behavior,
     CaptureTarget Capture,
     bool Async,
-    CancellationToken CancellationToken);
+    CancellationToken CancellationToken,
+    IRoutedExecutable? Executable = null);

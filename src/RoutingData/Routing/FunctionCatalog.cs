@@ -13,8 +13,10 @@ internal sealed class FunctionCatalog
     /// <summary>Longest name looked up; PostgreSQL truncates identifiers at 63 bytes, so longer ones are simply unknown.</summary>
     private const int MaxNameLength = 128;
 
+    // Objects made by initdb have OIDs below FirstNormalObjectId (16384): anything above came later, from a user or
+    // an extension, even when it was installed into pg_catalog (adminpack's pg_file_write).
     private const string PgProcQuery =
-        "SELECT n.nspname, p.proname, p.provolatile FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace";
+        "SELECT n.nspname, p.proname, p.provolatile, p.oid < 16384 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace";
 
     private static readonly FunctionNameTable Deny = BuildDenyTable();
     private static readonly FunctionNameTable Allow = BuildTable(BuiltinFunctions.ReadOnly, FunctionClass.ReadOnly);
@@ -41,7 +43,7 @@ internal sealed class FunctionCatalog
         overrides.CopyTo(_unqualified, applyWritingPrefixes: false);
     }
 
-    /// <summary>True when built from pg_proc rows (<see cref="FromPgProc"/> or <see cref="LoadAsync"/>).</summary>
+    /// <summary>True when built from pg_proc rows (FromPgProc or <see cref="LoadAsync"/>).</summary>
     public bool IsLoadedFromServer => _qualified is not null;
 
     /// <summary>The built-in allow-list and deny lists only: anything else is <see cref="FunctionClass.Unknown"/>.</summary>
@@ -49,8 +51,8 @@ internal sealed class FunctionCatalog
         new(BuildOverrides(readOnlyOverrides, writingOverrides), null, null);
 
     /// <summary>
-    /// From pg_proc rows: a name with any VOLATILE overload outside pg_catalog, information_schema and pg_toast is
-    /// writing; a name that exists only as a built-in or only non-volatile is read-only; a name not there is unknown.
+    /// From pg_proc rows, where a function counts as built in when it lives in pg_catalog, information_schema or pg_toast;
+    /// see the overload with a built-in flag.
     /// </summary>
     public static FunctionCatalog FromPgProc(
         IEnumerable<(string Schema, string Name, char Volatility)> rows,
@@ -58,9 +60,23 @@ internal sealed class FunctionCatalog
         IEnumerable<string> writingOverrides)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        return FromPgProc(rows.Select(r => (r.Schema, r.Name, r.Volatility, IsSystemSchema(r.Schema))), readOnlyOverrides, writingOverrides);
+    }
+
+    /// <summary>
+    /// From pg_proc rows: a name with any VOLATILE overload that is not built in (made by initdb) is
+    /// <see cref="FunctionClass.Volatile"/> — it may write and may change session state; a name that exists only as a
+    /// built-in or only non-volatile is read-only (the built-in deny lists still apply); a name not there is unknown.
+    /// </summary>
+    public static FunctionCatalog FromPgProc(
+        IEnumerable<(string Schema, string Name, char Volatility, bool BuiltIn)> rows,
+        IEnumerable<string> readOnlyOverrides,
+        IEnumerable<string> writingOverrides)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
         var byName = new FunctionNameTable(4096);
         var byQualifiedName = new FunctionNameTable(4096);
-        foreach (var (schema, name, volatility) in rows)
+        foreach (var (schema, name, volatility, builtIn) in rows)
         {
             if (string.IsNullOrEmpty(schema) || string.IsNullOrEmpty(name))
             {
@@ -68,15 +84,15 @@ internal sealed class FunctionCatalog
             }
 
             // Anything but immutable or stable counts as volatile: an unexpected value must not make a function read-only.
-            var writing = volatility is not ('i' or 's') && !IsSystemSchema(schema);
-            Merge(byName, name, writing);
-            Merge(byQualifiedName, string.Concat(schema, ".", name), writing);
+            var volatileUserFunction = volatility is not ('i' or 's') && !builtIn;
+            Merge(byName, name, volatileUserFunction);
+            Merge(byQualifiedName, string.Concat(schema, ".", name), volatileUserFunction);
         }
 
         return new FunctionCatalog(BuildOverrides(readOnlyOverrides, writingOverrides), byName, byQualifiedName);
     }
 
-    /// <summary>Loads pg_proc with one query over an open connection, then builds the catalog as <see cref="FromPgProc"/> does.</summary>
+    /// <summary>Loads pg_proc with one query over an open connection, then builds the catalog as FromPgProc does.</summary>
     public static async Task<FunctionCatalog> LoadAsync(
         NpgsqlConnection connection,
         IEnumerable<string> readOnlyOverrides,
@@ -84,7 +100,7 @@ internal sealed class FunctionCatalog
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var rows = new List<(string, string, char)>(4096);
+        var rows = new List<(string, string, char, bool)>(4096);
         var command = new NpgsqlCommand(PgProcQuery, connection);
         await using (command.ConfigureAwait(false))
         {
@@ -94,7 +110,7 @@ internal sealed class FunctionCatalog
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     // provolatile is the one-byte "char" type, which Npgsql reads as System.Char.
-                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<char>(2)));
+                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<char>(2), reader.GetBoolean(3)));
                 }
             }
         }
@@ -186,11 +202,11 @@ internal sealed class FunctionCatalog
 
     private static bool IsSystemSchema(string schema) => schema is "pg_catalog" or "information_schema" or "pg_toast";
 
-    private static void Merge(FunctionNameTable table, string key, bool writing)
+    private static void Merge(FunctionNameTable table, string key, bool volatileUserFunction)
     {
-        if (writing || !table.TryGetValue(key, out _))
+        if (volatileUserFunction || !table.TryGetValue(key, out _))
         {
-            table.Set(key, writing ? FunctionClass.Writing : FunctionClass.ReadOnly);
+            table.Set(key, volatileUserFunction ? FunctionClass.Volatile : FunctionClass.ReadOnly);
         }
     }
 

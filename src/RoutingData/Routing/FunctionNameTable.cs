@@ -81,7 +81,7 @@ internal sealed class FunctionNameTable
         for (var i = 0; i < _count; i++)
         {
             var key = _keys[i];
-            var value = applyWritingPrefixes && BuiltinFunctions.HasWritingPrefix(key) ? FunctionClass.Writing : _values[i];
+            var value = applyWritingPrefixes && _values[i] == FunctionClass.ReadOnly && BuiltinFunctions.HasWritingPrefix(key) ? FunctionClass.Writing : _values[i];
             target.Set(key, value);
         }
     }

@@ -12,4 +12,7 @@ internal interface IRoutedExecutable
     NpgsqlBatch Bind(in ExecutionRequest request);
 
     void OnRouted(in RouteInfo route);
+
+    /// <summary>A standby refused the statement with 25006: it writes, whatever its text showed; remember that.</summary>
+    void OnRefusedByStandby(Npgsql.PostgresException error);
 }

@@ -292,6 +292,9 @@ internal ref struct QueryScanner
 
     private void Write(string reason) => WriteReason ??= reason;
 
+    /// <summary>What the text cannot show (an unknown or user VOLATILE function, SELECT INTO) may write and may leave session state.</summary>
+    private void Pin(string reason) => SessionReason ??= reason;
+
     /// <summary>A key word in <see cref="ClauseKeywords"/>, token <paramref name="index"/>; any other changes nothing here.</summary>
     private void AcceptKeyword(SqlKeyword keyword, int index, int level)
     {
@@ -314,7 +317,12 @@ internal ref struct QueryScanner
                 EndCteList(level);
                 break;
             case SqlKeyword.Into:
-                Write(ClassificationReasons.SelectInto);
+                // INSERT INTO / MERGE INTO already write. SELECT INTO creates a table, a temp one (INTO TEMP) lives in the session.
+                if (!Is(prev, SqlKeyword.Insert) && !Is(prev, SqlKeyword.Merge))
+                {
+                    Pin(ClassificationReasons.SelectInto);
+                }
+
                 break;
             case SqlKeyword.With:
                 // Only a WITH that starts a query opens a CTE list (not WITH ORDINALITY, WITH TIME ZONE, WITH TIES).
@@ -572,7 +580,7 @@ internal ref struct QueryScanner
     {
         if (name.Parts > 3 || name.Forgotten)
         {
-            Write(ClassificationReasons.UnknownFunction);
+            Pin(ClassificationReasons.UnknownFunction);
             return;
         }
 
@@ -583,7 +591,7 @@ internal ref struct QueryScanner
             var text = _sql.Slice(StartOf(name.Last), LengthOf(name.Last));
             if (text.Length > MaxNameLength)
             {
-                Write(ClassificationReasons.UnknownFunction);
+                Pin(ClassificationReasons.UnknownFunction);
                 return;
             }
 
@@ -599,7 +607,7 @@ internal ref struct QueryScanner
         Span<char> nameBuffer = stackalloc char[MaxNameLength];
         if (!TryResolve(name.Last, nameBuffer, out var resolved))
         {
-            Write(ClassificationReasons.UnknownFunction);
+            Pin(ClassificationReasons.UnknownFunction);
             return;
         }
 
@@ -607,7 +615,7 @@ internal ref struct QueryScanner
         scoped ReadOnlySpan<char> schema = default;
         if (name.Parts > 1 && !TryResolve(name.Qualifier, stackalloc char[MaxNameLength], out schema))
         {
-            Write(ClassificationReasons.UnknownFunction);
+            Pin(ClassificationReasons.UnknownFunction);
             return;
         }
 
@@ -632,12 +640,11 @@ internal ref struct QueryScanner
                 }
 
                 return;
+            case FunctionClass.Volatile:
+                SessionReason ??= Describe("volatile function ", schema, name);
+                return;
             default:
-                if (WriteReason is null)
-                {
-                    WriteReason = Describe("unknown function ", schema, name);
-                }
-
+                SessionReason ??= Describe("unknown function ", schema, name);
                 return;
         }
     }

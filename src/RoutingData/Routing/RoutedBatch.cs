@@ -158,6 +158,15 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
     private RoutedConnection RoutedConnectionOrThrow() =>
         _connection ?? throw new InvalidOperationException("The batch has no connection.");
 
+    void IRoutedExecutable.OnRefusedByStandby(PostgresException error)
+    {
+        // Npgsql names the batch command that failed: only its text is learned, not its neighbours'.
+        if (error.BatchCommand is { CommandType: CommandType.Text } command && _connection is { } connection)
+        {
+            connection.ReplicatedDataSource.Classifier.LearnWrite(command.CommandText);
+        }
+    }
+
     private StatementClassification Classify()
     {
         var classifier = RoutedConnectionOrThrow().ReplicatedDataSource.Classifier;

@@ -29,6 +29,11 @@ public sealed class RoutedConnection : DbConnection
     private ConsistencySession? _explicitSession;
     private ConsistencySession? _ownSession;
 
+    // Readers handed out and not closed yet (at most one per physical connection): closing the connection closes them
+    // first, so what they mark on the session is never lost.
+    private CapturingDataReader? _openReader;
+    private CapturingDataReader? _otherOpenReader;
+
     internal RoutedConnection(ReplicatedDataSource dataSource, ReadPreference? readPreference)
     {
         _dataSource = dataSource;
@@ -197,6 +202,30 @@ public sealed class RoutedConnection : DbConnection
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
+    internal void OnReaderOpened(CapturingDataReader reader)
+    {
+        if (_openReader is null || _openReader.IsClosed)
+        {
+            _openReader = reader;
+        }
+        else
+        {
+            _otherOpenReader = reader;
+        }
+    }
+
+    internal void OnReaderClosed(CapturingDataReader reader)
+    {
+        if (_openReader == reader)
+        {
+            _openReader = null;
+        }
+        else if (_otherOpenReader == reader)
+        {
+            _otherOpenReader = null;
+        }
+    }
+
     internal void OnTransactionCompleted(RoutedTransaction transaction)
     {
         if (_transaction == transaction)
@@ -276,6 +305,7 @@ public sealed class RoutedConnection : DbConnection
         }
 
         var background = options.LsnCapture == LsnCaptureMode.Background;
+        var refusedByStandby = false;
         for (var attempt = 0; ; attempt++)
         {
             var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
@@ -290,14 +320,16 @@ public sealed class RoutedConnection : DbConnection
                 decision.Role,
                 decision.Role == HostRole.Replica ? requiredReplayLsn : 0,
                 snapshot.Primary,
-                isWrite: !classification.IsRead,
+                isWrite: !classification.IsRead || refusedByStandby,
                 capturesReads: options.MonotonicReads,
                 _dataSource.Clock,
                 background,
                 session?.PrimaryPendingSince ?? 0);
-            var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken);
+            var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken, target);
             var host = decision.Host;
             host.BeginCommand();
+            var retrying = false;
+            var succeeded = false;
             try
             {
                 var result = await operation(target, request).ConfigureAwait(false);
@@ -309,10 +341,12 @@ public sealed class RoutedConnection : DbConnection
                 }
 
                 Record(target, route);
+                succeeded = true;
                 return result;
             }
             catch (StaleReplicaException) when (capture.RequiredReplayLsn != 0)
             {
+                retrying = true;
                 host.RecordStaleCheck(requiredReplayLsn);
                 requiredReplayLsn = 0;
                 var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
@@ -320,14 +354,21 @@ public sealed class RoutedConnection : DbConnection
             }
             catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
             {
-                // Nothing ran on the standby: run it where it can write, once.
+                // Nothing ran on the standby: run it where it can write, once. It turned out to write, so from now on it
+                // is a write (capture after its commit, pending mark) that may also have left session state: pin, and
+                // let the classifier remember the text.
+                retrying = true;
                 _dataSource.Logger.ReadOnlyRetry(decision.Host.Endpoint.Name, decision.Detail);
                 RoutingDiagnostics.RecordRetry(RoutingReason.ReadOnlyRetry);
+                target.OnRefusedByStandby(e);
+                refusedByStandby = true;
+                _pinnedToPrimary = true;
                 decision = Router.RouteWrite(monitor.Snapshot, RoutingReason.ReadOnlyRetry, decision.Detail);
                 requiredReplayLsn = 0;
             }
             catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && IsRecoveryConflict(e))
             {
+                retrying = true;
                 _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
                 var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
@@ -348,6 +389,11 @@ public sealed class RoutedConnection : DbConnection
             finally
             {
                 host.EndCommand();
+                if (!retrying && !succeeded)
+                {
+                    // Failed for good: say where it failed rather than leave the previous command's route.
+                    Record(target, route with { Failed = true });
+                }
             }
         }
     }
@@ -418,9 +464,17 @@ public sealed class RoutedConnection : DbConnection
         if (_transaction is { } transaction)
         {
             // Session state made inside a transaction outlives it on the transaction's session: stay there.
-            if (classification.PinsSession && transaction.Role == HostRole.Primary)
+            if (classification.PinsSession)
             {
-                _pinnedToPrimary = true;
+                if (transaction.Role != HostRole.Primary && classification.Kind == StatementKind.SessionState)
+                {
+                    // It would outlive the transaction on a replica's session, where later commands (and the primary)
+                    // cannot see it: a setting, a prepared statement, an advisory lock only that standby knows. Nothing was sent.
+                    throw new InvalidOperationException(
+                        $"{classification.Reason} may leave session state (a setting, a prepared statement, a temp table, an advisory lock), which must not be made in a read-only transaction on replica {transaction.HostName}: later commands run elsewhere and would not see it. Run it outside the transaction, begin the transaction on the primary (ReadPreference.Primary), or, for a function that only reads, declare it STABLE or list it in ReadOnlyFunctions.");
+                }
+
+                _pinnedToPrimary |= transaction.Role == HostRole.Primary;
             }
 
             return new RoutingDecision(transaction.Host, transaction.Role, RoutingReason.Transaction, classification.Reason);
@@ -491,7 +545,7 @@ public sealed class RoutedConnection : DbConnection
     {
         var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_dataSource.Options.MaxReadYourWritesWait.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         var connection = await AcquireAsync(host, HostRole.Replica, async, cancellationToken).ConfigureAwait(false);
-        using var poll = new NpgsqlCommand("SELECT pg_last_wal_replay_lsn()", connection);
+        using var poll = new NpgsqlCommand("SELECT pg_catalog.pg_last_wal_replay_lsn()", connection);
         while (true)
         {
             var startedAt = _dataSource.Clock.Now();
@@ -660,6 +714,9 @@ public sealed class RoutedConnection : DbConnection
         _transaction = null;
         _pinnedToPrimary = false;
         _state = ConnectionState.Closed;
+        await CloseReaderAsync(_openReader, async).ConfigureAwait(false);
+        await CloseReaderAsync(_otherOpenReader, async).ConfigureAwait(false);
+        (_openReader, _otherOpenReader) = (null, null);
         var primary = _primaryConnection;
         var replica = _replicaConnection;
         (_primaryConnection, _primaryHost, _replicaConnection, _replicaHost) = (null, null, null, null);
@@ -671,6 +728,31 @@ public sealed class RoutedConnection : DbConnection
         if (replica is not null)
         {
             await ReleaseAsync(replica, async).ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask CloseReaderAsync(CapturingDataReader? reader, bool async)
+    {
+        if (reader is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (async)
+            {
+                await reader.CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                reader.Close();
+            }
+        }
+#pragma warning disable CA1031 // A broken reader has marked its session in its finally; closing the connection goes on.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
     }
 

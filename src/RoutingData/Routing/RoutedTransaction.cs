@@ -131,7 +131,17 @@ public sealed class RoutedTransaction : DbTransaction
             using var batch = new NpgsqlBatch(Inner.Connection, Inner);
             batch.BatchCommands.Add(new NpgsqlBatchCommand(statement) { AppendErrorBarrier = true });
             batch.BatchCommands.Add(new NpgsqlBatchCommand(capture.Sql));
-            await BatchExecutor.NonQueryAsync(batch, capture, async, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await BatchExecutor.NonQueryAsync(batch, capture, async, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // The COMMIT may have gone through before the capture (or the connection) failed: the session waits
+                // for a later capture rather than read a replica that may lack what it committed.
+                capture.Failed();
+                throw;
+            }
         }
     }
 

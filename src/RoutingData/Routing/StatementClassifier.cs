@@ -11,12 +11,19 @@ internal sealed class StatementClassifier
     /// <summary>Longer texts (bulk INSERTs with inline values, say) are classified every time rather than kept alive by the cache.</summary>
     internal const int MaxCachedLength = 16 * 1024;
 
+    private static int s_versions;
+
     private readonly ConcurrentDictionary<string, StatementClassification> _cache;
+    private readonly ConcurrentDictionary<string, string> _learned = new(StringComparer.Ordinal);
     private readonly int _capacity;
     private int _count;
+    private int _version = Interlocked.Increment(ref s_versions);
 
-    public StatementClassifier(FunctionCatalog catalog, int cacheCapacity = 10_000)
+    private readonly Action<string>? _onUnknownFunction;
+
+    public StatementClassifier(FunctionCatalog catalog, int cacheCapacity = 10_000, Action<string>? onUnknownFunction = null)
     {
+        _onUnknownFunction = onUnknownFunction;
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cacheCapacity);
         Catalog = catalog;
@@ -26,8 +33,51 @@ internal sealed class StatementClassifier
 
     public FunctionCatalog Catalog { get; }
 
+    /// <summary>
+    /// Gets a value indicating that the server reads backslashes in plain string literals as escapes
+    /// (<c>standard_conforming_strings = off</c>): the lexer does not, so a text with a backslash proves nothing.
+    /// </summary>
+    public bool BackslashEscapes { get; init; }
+
     /// <summary>How many texts the cache holds before it starts over.</summary>
     public int Capacity => _capacity;
+
+    /// <summary>
+    /// Changes whenever a classification this classifier gave may have changed (and differs between classifiers):
+    /// commands that keep their last classification compare it before reusing it.
+    /// </summary>
+    public int Version => Volatile.Read(ref _version);
+
+    /// <summary>
+    /// Remembers that a standby refused <paramref name="sql"/> as a write (25006): whatever its text shows, from now on
+    /// it goes to the primary and pins the connection (its effect could not be seen, so it may also leave session state).
+    /// Kept across cache resets and handed to the classifier that replaces this one.
+    /// </summary>
+    public void LearnWrite(string sql)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        if (sql.Length > MaxCachedLength || _learned.Count >= _capacity)
+        {
+            return;
+        }
+
+        _learned[sql] = sql;
+        _cache[sql] = Learned(_cache.TryGetValue(sql, out var previous) ? previous.Hint : null);
+        Interlocked.Exchange(ref _version, Interlocked.Increment(ref s_versions));
+    }
+
+    /// <summary>Carries what <paramref name="previous"/> learned at run time into this classifier (a catalog reload).</summary>
+    public void Inherit(StatementClassifier previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        foreach (var sql in previous._learned.Keys)
+        {
+            _learned[sql] = sql;
+        }
+    }
+
+    private static StatementClassification Learned(ReadPreference? hint) =>
+        new(StatementKind.SessionState, hint, ClassificationReasons.RefusedByStandby);
 
     /// <summary>Entries in the cache now; for tests.</summary>
     internal int CachedCount => _cache.Count;
@@ -41,6 +91,21 @@ internal sealed class StatementClassifier
         }
 
         var result = ClassifyUncached(sql, Catalog);
+        if (!_learned.IsEmpty && _learned.ContainsKey(sql))
+        {
+            result = Learned(result.Hint);
+        }
+        else if (BackslashEscapes && !result.PinsSession && sql.Contains('\\', StringComparison.Ordinal))
+        {
+            // 'a\'; DELETE …' ends at a different quote for the server than for the lexer: nothing is proven.
+            result = new StatementClassification(StatementKind.SessionState, result.Hint, ClassificationReasons.BackslashInString, result.IsMultiStatement);
+        }
+
+        if (_onUnknownFunction is not null && !result.IsRead && result.Reason.StartsWith(ClassificationReasons.UnknownFunction, StringComparison.Ordinal))
+        {
+            _onUnknownFunction(result.Reason);
+        }
+
         if (sql.Length <= MaxCachedLength)
         {
             // Simple and bounded: start over when full. Racing writers may briefly overshoot by a few entries.

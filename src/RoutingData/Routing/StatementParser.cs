@@ -210,8 +210,9 @@ internal ref struct StatementParser
                 kind = StatementKind.SessionState;
                 reason = ClassificationReasons.ForKeyword(keyword);
                 return;
+            // DO and CALL run code the text does not show: it may write and may leave session state (set_config, temp tables).
             case SqlKeyword.Reset or SqlKeyword.Discard or SqlKeyword.Load or SqlKeyword.Listen or SqlKeyword.Unlisten
-                or SqlKeyword.Deallocate or SqlKeyword.Declare:
+                or SqlKeyword.Deallocate or SqlKeyword.Declare or SqlKeyword.Do or SqlKeyword.Call:
                 kind = StatementKind.SessionState;
                 reason = ClassificationReasons.ForKeyword(keyword);
                 return;
@@ -644,27 +645,50 @@ internal ref struct StatementParser
 
         if (token.Kind == SqlTokenKind.LeftParen)
         {
+            var expectName = true;
             while (Next(out token) && _depth > 0)
             {
-                if (token.Is(SqlKeyword.Analyze) || token.Is(SqlKeyword.Analyse))
+                if (token.Kind == SqlTokenKind.Comma && _depth == 1)
                 {
-                    // ANALYZE alone is true; ANALYZE false/off/no/0 is false; any other value counts as true.
-                    var value = Peek();
-                    if (value.Kind is SqlTokenKind.Comma or SqlTokenKind.RightParen or SqlTokenKind.None)
-                    {
-                        analyze = true;
-                    }
-                    else
-                    {
-                        Next(out value);
-                        var text = value.Text(_sql);
-                        if (value.Kind == SqlTokenKind.String && text.Length >= 2 && text[0] == '\'')
-                        {
-                            text = text[1..^1];
-                        }
+                    expectName = true;
+                    continue;
+                }
 
-                        analyze = !IsFalse(text);
+                if (!expectName || _depth != 1)
+                {
+                    continue;
+                }
+
+                expectName = false;
+                var option = ExplainOption(token);
+                if (option == ExplainOptionKind.Harmless)
+                {
+                    continue;
+                }
+
+                if (option == ExplainOptionKind.Unknown)
+                {
+                    // An option this parser does not know (a future one, or a quoted spelling) may make it execute.
+                    analyze = true;
+                    continue;
+                }
+
+                // ANALYZE alone is true; ANALYZE false/off/no/0 is false; any other value counts as true.
+                var value = Peek();
+                if (value.Kind is SqlTokenKind.Comma or SqlTokenKind.RightParen or SqlTokenKind.None)
+                {
+                    analyze = true;
+                }
+                else
+                {
+                    Next(out value);
+                    var text = value.Text(_sql);
+                    if (value.Kind is SqlTokenKind.String or SqlTokenKind.QuotedIdentifier && text.Length >= 2 && text[0] is '\'' or '"')
+                    {
+                        text = text[1..^1];
                     }
+
+                    analyze |= !IsFalse(text);
                 }
             }
 
@@ -705,6 +729,43 @@ internal ref struct StatementParser
         {
             reason = ClassificationReasons.ExplainAnalyze;
         }
+    }
+
+    /// <summary>
+    /// An EXPLAIN option name as PostgreSQL reads it: unquoted names fold to lower case, quoted ones keep their case
+    /// (<c>"analyze"</c> is ANALYZE). Only options known not to execute anything are harmless.
+    /// </summary>
+    private readonly ExplainOptionKind ExplainOption(in SqlToken token)
+    {
+        var text = token.Text(_sql);
+        Span<char> buffer = stackalloc char[16];
+        scoped ReadOnlySpan<char> name;
+        if (token.Kind == SqlTokenKind.Identifier && text.Length <= buffer.Length)
+        {
+            name = FunctionCatalog.FoldCase(text, buffer);
+        }
+        else if (token.Kind == SqlTokenKind.QuotedIdentifier && text.Length >= 2 && text.Length - 2 <= buffer.Length && text.IndexOf("\"\"", StringComparison.Ordinal) < 0)
+        {
+            name = text[1..^1];
+        }
+        else
+        {
+            return ExplainOptionKind.Unknown;
+        }
+
+        return name switch
+        {
+            "analyze" or "analyse" => ExplainOptionKind.Analyze,
+            "verbose" or "costs" or "settings" or "generic_plan" or "buffers" or "wal" or "timing" or "summary" or "format" or "serialize" or "memory" => ExplainOptionKind.Harmless,
+            _ => ExplainOptionKind.Unknown,
+        };
+    }
+
+    private enum ExplainOptionKind : byte
+    {
+        Harmless,
+        Analyze,
+        Unknown,
     }
 
     /// <summary>

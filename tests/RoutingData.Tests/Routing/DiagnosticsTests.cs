@@ -63,7 +63,7 @@ public sealed class DiagnosticsTests(RoutingClusterFixture fixture) : ClusterTes
         Assert.Equal(readRoute.Host, read.GetTagItem("routingdata.host"));
         Assert.Equal("SELECT", read.GetTagItem("routingdata.detail"));
 
-        Assert.True(counts.TryGetValue("routingdata.commands|role=replica,reason=ClassifiedRead", out var reads) && reads >= 1, string.Join("; ", counts));
-        Assert.True(counts.TryGetValue("routingdata.commands|role=primary,reason=ClassifiedWrite", out var writes) && writes >= 1, string.Join("; ", counts));
+        Assert.True(counts.TryGetValue("routingdata.commands|role=replica,reason=ClassifiedRead,outcome=ok", out var reads) && reads >= 1, string.Join("; ", counts));
+        Assert.True(counts.TryGetValue("routingdata.commands|role=primary,reason=ClassifiedWrite,outcome=ok", out var writes) && writes >= 1, string.Join("; ", counts));
     }
 }

@@ -89,11 +89,11 @@ public sealed class FunctionCatalogTests
     }
 
     [Fact]
-    public void Pg_proc_user_volatile_function_is_writing()
+    public void Pg_proc_user_volatile_function_is_volatile()
     {
         Assert.True(Loaded.IsLoadedFromServer);
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "add_audit_row"));
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "add_audit_row", "public"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "add_audit_row"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "add_audit_row", "public"));
     }
 
     [Fact]
@@ -106,15 +106,15 @@ public sealed class FunctionCatalogTests
     }
 
     [Fact]
-    public void One_volatile_overload_among_stable_ones_makes_the_name_writing()
+    public void One_volatile_overload_among_stable_ones_makes_the_name_volatile()
     {
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "mixed"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "mixed"));
     }
 
     [Fact]
     public void Unexpected_volatility_counts_as_volatile()
     {
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "weird"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "weird"));
     }
 
     [Fact]
@@ -128,15 +128,15 @@ public sealed class FunctionCatalogTests
     }
 
     [Fact]
-    public void Name_volatile_in_any_user_schema_is_writing_unqualified_but_schema_qualified_calls_use_that_schema()
+    public void Name_volatile_in_any_user_schema_is_volatile_unqualified_but_schema_qualified_calls_use_that_schema()
     {
         // app.lower is volatile: an unqualified lower() might resolve to it through search_path.
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "lower"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "lower"));
         Assert.Equal(FunctionClass.ReadOnly, Classify(Loaded, "lower", "pg_catalog"));
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "lower", "app"));
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "report"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "lower", "app"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "report"));
         Assert.Equal(FunctionClass.ReadOnly, Classify(Loaded, "report", "app"));
-        Assert.Equal(FunctionClass.Writing, Classify(Loaded, "report", "reporting"));
+        Assert.Equal(FunctionClass.Volatile, Classify(Loaded, "report", "reporting"));
         Assert.Equal(FunctionClass.Unknown, Classify(Loaded, "report", "nowhere"));
     }
 
@@ -150,11 +150,12 @@ public sealed class FunctionCatalogTests
     }
 
     [Fact]
-    public void Unknown_function_in_a_query_goes_to_the_primary()
+    public void Unknown_function_in_a_query_goes_to_the_primary_and_pins()
     {
         var result = StatementClassifier.ClassifyUncached("SELECT no_such_function(1)", Loaded);
 
-        Assert.Equal(StatementKind.Write, result.Kind);
+        // Its effect cannot be known from the text: it may write and may leave session state.
+        Assert.Equal(StatementKind.SessionState, result.Kind);
         Assert.Equal("unknown function no_such_function", result.Reason);
     }
 
@@ -162,10 +163,15 @@ public sealed class FunctionCatalogTests
     public void Queries_follow_pg_proc_knowledge()
     {
         Assert.True(StatementClassifier.ClassifyUncached("SELECT tax_rate(1), square(2), app.report()", Loaded).IsRead);
-        Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached("SELECT add_audit_row()", Loaded).Kind);
-        Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached("SELECT mixed(1)", Loaded).Kind);
+        Assert.Equal(StatementKind.SessionState, StatementClassifier.ClassifyUncached("SELECT add_audit_row()", Loaded).Kind);
+        Assert.Equal("volatile function add_audit_row", StatementClassifier.ClassifyUncached("SELECT add_audit_row()", Loaded).Reason);
+        Assert.Equal(StatementKind.SessionState, StatementClassifier.ClassifyUncached("SELECT mixed(1)", Loaded).Kind);
         Assert.True(StatementClassifier.ClassifyUncached("SELECT \"CamelCase\"(1)", Loaded).IsRead);
-        Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached("SELECT CamelCase(1)", Loaded).Kind);
+        Assert.Equal(StatementKind.SessionState, StatementClassifier.ClassifyUncached("SELECT CamelCase(1)", Loaded).Kind);
+
+        // A user's WritingFunctions entry says "writes, leaves no session state": primary, not pinned.
+        var overridden = FunctionCatalog.FromPgProc(Rows, [], ["add_audit_row"]);
+        Assert.Equal(StatementKind.Write, StatementClassifier.ClassifyUncached("SELECT add_audit_row()", overridden).Kind);
     }
 
     [Fact]
@@ -181,6 +187,21 @@ public sealed class FunctionCatalogTests
         // A user override is the user's decision, even against the built-in deny list.
         Assert.Equal(FunctionClass.ReadOnly, Classify(catalog, "nextval"));
         Assert.Equal(FunctionClass.ReadOnly, Classify(catalog, "my_report", "any_schema"));
+    }
+
+    [Fact]
+    public void Functions_made_after_initdb_count_as_user_functions_even_in_pg_catalog()
+    {
+        // adminpack installs pg_file_write into pg_catalog: by OID (>= 16384) it is not a built-in.
+        var catalog = FunctionCatalog.FromPgProc(
+            [("pg_catalog", "pg_file_write", 'v', false), ("pg_catalog", "random", 'v', true), ("pg_catalog", "pg_ls_dir", 'v', true)],
+            [],
+            []);
+
+        Assert.Equal(FunctionClass.Volatile, Classify(catalog, "pg_file_write"));
+        Assert.Equal(FunctionClass.Volatile, Classify(catalog, "pg_file_write", "pg_catalog"));
+        Assert.Equal(FunctionClass.ReadOnly, Classify(catalog, "random"));
+        Assert.Equal(StatementKind.SessionState, StatementClassifier.ClassifyUncached("SELECT pg_catalog.pg_file_write('/tmp/x', 'y', false)", catalog).Kind);
     }
 
     [Fact]
@@ -205,7 +226,7 @@ public sealed class FunctionCatalogTests
 
         var catalog = FunctionCatalog.FromPgProc(rows, [], []);
 
-        Assert.Equal(FunctionClass.Writing, Classify(catalog, "f0"));
+        Assert.Equal(FunctionClass.Volatile, Classify(catalog, "f0"));
         Assert.Equal(FunctionClass.ReadOnly, Classify(catalog, "f4999"));
         Assert.Equal(FunctionClass.Unknown, Classify(catalog, "f5000"));
     }

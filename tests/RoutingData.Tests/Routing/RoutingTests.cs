@@ -420,12 +420,19 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>($"SELECT log_{suffix}()"));
         Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
 
-        // Sent there by the catalog (pg_proc says VOLATILE), not by a 25006 retry from a replica.
-        Assert.Equal(RoutingReason.ClassifiedWrite, connection.LastRoute!.Value.Reason);
-        Assert.Equal($"function log_{suffix}", connection.LastRoute!.Value.Detail);
+        // Sent there by the catalog (pg_proc says VOLATILE), not by a 25006 retry from a replica; a user VOLATILE
+        // function may also change session state (set_config), so the connection stays on the primary.
+        Assert.Equal(RoutingReason.SessionState, connection.LastRoute!.Value.Reason);
+        Assert.Equal($"volatile function log_{suffix}", connection.LastRoute!.Value.Detail);
+        Assert.True(connection.IsPinnedToPrimary);
         await WaitForSessionAsync(cluster, dataSource, connection.ConsistencySession);
         Assert.Equal(42, await connection.ExecuteScalarAsync<int>($"SELECT answer_{suffix}()"));
-        Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
+        Assert.Equal(RoutingReason.SessionPinned, connection.LastRoute!.Value.Reason);
+
+        await using var other = await dataSource.OpenConnectionAsync(_ct);
+        other.ConsistencySession = connection.ConsistencySession;
+        Assert.Equal(42, await other.ExecuteScalarAsync<int>($"SELECT answer_{suffix}()"));
+        Assert.Equal(HostRole.Replica, other.LastRoute!.Value.Role);
     }
 
     [Fact]
