@@ -118,8 +118,10 @@ internal sealed class ClusterSnapshot
             }
 
             // A standby still on an older timeline than the primary cannot have the primary's newer writes, whatever
-            // its LSN says (LSNs of diverged timelines are not comparable): no reads until it follows the primary.
-            if (primary is not null && host.Timeline != 0 && host.Timeline < primary.Timeline)
+            // its LSN says (LSNs of diverged timelines are not comparable): no reads until it follows the primary —
+            // also while that primary misses a probe (it follows a fenced primary then, the fork of a split brain).
+            var newestTimeline = Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline);
+            if (host.Timeline != 0 && host.Timeline < newestTimeline)
             {
                 lagging.Add(host);
                 continue;

@@ -41,6 +41,12 @@ public sealed class ConsistencyWorkloadTests : ClusterTestBase
             Assert.True(report.Reads > 50, $"only {report.Reads} reads");
             Assert.Equal(0, report.ReadYourWritesViolations);
             Assert.Equal(0, report.MonotonicReadViolations);
+
+            // Sessions that only read must be served by replicas: a router that sent everything to the primary would
+            // pass the checks above.
+            var readers = new ConsistencyWorkload { Sessions = 10, Keys = 20, Duration = TimeSpan.FromSeconds(1), WriteRatio = 0, WriteThenRead = false };
+            var reading = await readers.RunAsync(fallback, _ct);
+            Assert.True(reading.ReplicaReadShare >= 0.9, $"{reading.ReplicaReadShare:P1} of {reading.Reads} reads on replicas");
         }
 
         var waiting = await RoutingTestHelpers.CreateDataSourceAsync(cluster, b =>

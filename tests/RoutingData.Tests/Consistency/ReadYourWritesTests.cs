@@ -142,15 +142,22 @@ public sealed class ReadYourWritesTests : ClusterTestBase
             _ct);
         await cluster.WaitForReplicasAsync(cancellationToken: _ct);
 
-        // 'hit' writes but is declared read-only: after the session's own write, the read goes to the replica with a
-        // freshness check; the replica answers 25006 and the command is re-run on the primary — once.
-        await using var dataSource = await CreateDataSourceAsync(cluster, b => b.Options.ReadOnlyFunctions.Add("hit"));
-        await using var connection = dataSource.CreateConnection();
+        // 'hit' writes but is declared read-only: after the session's own write, the read waits for the write's position
+        // and goes to the replica with a freshness check; the replica answers 25006 and the command is re-run on the
+        // primary — once. From then on the text is known to write: it goes to the primary at once.
+        await using var dataSource = await CreateDataSourceAsync(cluster, b =>
+        {
+            b.Options.ReadOnlyFunctions.Add("hit");
+            b.Options.StaleReadPolicy = StaleReadPolicy.Wait;
+            b.Options.MaxReadYourWritesWait = TimeSpan.FromSeconds(5);
+        });
         for (var i = 0; i < 5; i++)
         {
+            await using var connection = dataSource.CreateConnection();
             await connection.ExecuteAsync($"INSERT INTO kv VALUES ({i}, 'w')");
             Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT hit()"));
             Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
+            Assert.Equal(i == 0 ? RoutingReason.ReadOnlyRetry : RoutingReason.SessionState, connection.LastRoute!.Value.Reason);
         }
 
         Assert.Equal(5L, await cluster.Primary.ExecuteScalarAsync<long>("SELECT count(*) FROM hits", _ct));
@@ -190,17 +197,24 @@ public sealed class ReadYourWritesTests : ClusterTestBase
     [Fact]
     public async Task With_monotonic_reads_off_only_writes_advance_the_session()
     {
-        var (_, dataSource) = await LaggingClusterAsync(TimeSpan.Zero, b => b.Options.MonotonicReads = false);
+        var (cluster, dataSource) = await LaggingClusterAsync(TimeSpan.Zero, b => b.Options.MonotonicReads = false);
         await using var _ = dataSource;
         await using var connection = dataSource.CreateConnection();
 
+        // A read leaves no position behind, even once every pending mark is resolved (with monotonic reads on, the
+        // replica's position would become the session's token here).
         await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 1");
-        Assert.Null(connection.ConsistencySession.Token);
+        Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
+        Assert.Null(await dataSource.GetSessionTokenAsync(connection.ConsistencySession, _ct));
 
         await connection.ExecuteAsync("INSERT INTO kv VALUES (11, 'w')");
         var afterWrite = (await dataSource.GetSessionTokenAsync(connection.ConsistencySession, _ct))!.Value.Lsn;
+
+        // More WAL from elsewhere, replayed everywhere: a read now sees a state past the session's write.
+        await cluster.Primary.ExecuteAsync("INSERT INTO kv VALUES (12, 'other')", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
         Assert.Equal("w", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 11"));
-        Assert.Equal(afterWrite, connection.ConsistencySession.Token!.Value.Lsn);
+        Assert.Equal(afterWrite, (await dataSource.GetSessionTokenAsync(connection.ConsistencySession, _ct))!.Value.Lsn);
     }
 
     [Fact]
