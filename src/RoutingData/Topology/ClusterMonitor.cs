@@ -288,9 +288,17 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             // A restart, a new timeline, or a replay position that went back (a standby restarted from an older state, or
             // an endpoint — VIP, pooler — that now reaches another standby): what was known of its position means nothing.
             var wentBack = previous.IsHealthy && previous.IsInRecovery && state.IsInRecovery && (ulong)state.Lsn < (ulong)previous.Lsn;
-            if ((previous.Timeline != state.Timeline && previous.Timeline != 0) || (previous.ServerStartedAt != 0 && previous.ServerStartedAt != state.ServerStartedAt) || wentBack)
+            var restarted = previous.ServerStartedAt != 0 && previous.ServerStartedAt != state.ServerStartedAt;
+            if ((previous.Timeline != state.Timeline && previous.Timeline != 0) || restarted || wentBack)
             {
                 host.ResetKnownLsn((ulong)state.Lsn);
+            }
+
+            if (restarted || (previous.Health != HostHealth.Unknown && previous.IsInRecovery != state.IsInRecovery))
+            {
+                // Pooled connections from before a restart or a change of role are dead or wrong: drop them now rather
+                // than let each fail one command.
+                host.DataSource.Clear();
             }
             else
             {

@@ -432,6 +432,76 @@ public sealed class EdgeGuaranteeTests : ClusterTestBase
             "late_answer() to be read on a replica");
     }
 
+    [Fact]
+    public async Task Ignore_never_drops_a_position_the_session_earned()
+    {
+        var first = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        var second = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await first.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text)", _ct);
+        await using var here = await CreateDataSourceAsync(first, b => b.Options.InvalidTokenHandling = InvalidTokenHandling.Ignore);
+        await using var there = await CreateDataSourceAsync(second, b => b.Options.InvalidTokenHandling = InvalidTokenHandling.Ignore);
+
+        // One session object, two data sources (two keyed registrations sharing a DI scope, say).
+        var session = new ConsistencySession();
+        await using (var connection = here.CreateConnection(session))
+        {
+            await connection.ExecuteAsync("INSERT INTO kv VALUES (1, 'mine')");
+        }
+
+        var earned = await here.GetSessionTokenAsync(session, _ct);
+        Assert.NotNull(earned);
+        await using (var connection = there.CreateConnection(session))
+        {
+            var error = await Assert.ThrowsAsync<ConsistencyTokenException>(() => connection.ExecuteScalarAsync<int>("SELECT 1"));
+            Assert.Contains("not dropped", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(earned, session.Token);
+
+        // A token that just arrived from outside is still ignored, as configured.
+        await using var resumed = there.CreateConnection(there.ResumeSession(here.ExportSession(session)));
+        Assert.Equal(1, await resumed.ExecuteScalarAsync<int>("SELECT 1"));
+        Assert.Null(resumed.ConsistencySession.Token);
+    }
+
+    [Fact]
+    public async Task With_standard_conforming_strings_off_a_backslash_in_a_string_proves_nothing()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await cluster.Primary.ExecuteAsync("ALTER DATABASE postgres SET standard_conforming_strings = off", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+
+        // 'a\' ends at another quote for the server than for a lexer that reads backslashes literally.
+        Assert.Equal(@"a'b", await connection.ExecuteScalarAsync<string>(@"SELECT 'a\'b'"));
+        Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
+        Assert.Contains("standard_conforming_strings", connection.LastRoute!.Value.Detail, StringComparison.Ordinal);
+
+        await using var plain = await dataSource.OpenConnectionAsync(_ct);
+        Assert.Equal("ab", await plain.ExecuteScalarAsync<string>("SELECT 'ab'"));
+        Assert.Equal(HostRole.Replica, plain.LastRoute!.Value.Role);
+    }
+
+    [Fact]
+    public async Task Changing_a_commands_CommandType_classifies_it_again()
+    {
+        var (_, dataSource) = await LaggingClusterAsync(TimeSpan.Zero);
+        await using var _ = dataSource;
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        await command.ExecuteScalarAsync(_ct);
+        Assert.Equal(HostRole.Replica, command.LastRoute!.Value.Role);
+
+        // The same text as a stored procedure is a CALL: never a provable read.
+        command.CommandType = CommandType.StoredProcedure;
+        await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync(_ct));
+        Assert.Equal("stored procedure", command.LastRoute!.Value.Detail);
+        Assert.Equal(HostRole.Primary, command.LastRoute!.Value.Role);
+        Assert.True(command.LastRoute!.Value.Failed);
+    }
+
     private async Task<(PostgresCluster Cluster, ReplicatedDataSource DataSource)> LaggingClusterAsync(TimeSpan delay, Action<ReplicatedDataSourceBuilder>? configure = null)
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
