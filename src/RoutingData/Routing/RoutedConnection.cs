@@ -237,7 +237,7 @@ public sealed class RoutedConnection : DbConnection
     /// <summary>
     /// Routes and runs one command or batch: picks the host (honouring the consistency session), borrows the
     /// physical connection, runs <paramref name="operation"/> with the session's capture statement, and retries what
-    /// is safe to retry (G6): a replica's 25006 once on the primary, a recovery conflict once on another host —
+    /// is safe to retry: a replica's 25006 once on the primary, a recovery conflict once on another host —
     /// both only outside a transaction.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // One per command: pool its state machine.
@@ -287,7 +287,7 @@ public sealed class RoutedConnection : DbConnection
         if (notCaughtUp)
         {
             // No replica is *known* to have caught up (positions are as fresh as the last probe or read). Ask the
-            // best candidate in the same round trip (DESIGN §3): [check; read]. If it is behind after all, its
+            // best candidate in the same round trip: [check; read]. If it is behind after all, its
             // results are discarded and the stale-read policy decides.
             var candidate = position.OnlyReplica is { } only
                 ? Router.PreferredReplica(snapshot, only)
@@ -372,7 +372,7 @@ public sealed class RoutedConnection : DbConnection
                 _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
                 var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, preference, false, decision.Detail, null, decision.Host, minLsn, position.OnlyReplica, out var retryNotCaughtUp);
+                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, new ReadRequest(preference, decision.Detail, MinLsn: minLsn, Only: position.OnlyReplica, Exclude: decision.Host), out var retryNotCaughtUp);
                 decision = retryNotCaughtUp && retry.Host is null
                     ? Router.RouteWrite(monitor.Snapshot, RoutingReason.RecoveryConflictRetry, decision.Detail)
                     : retry with { Reason = RoutingReason.RecoveryConflictRetry };
@@ -505,7 +505,7 @@ public sealed class RoutedConnection : DbConnection
             return Router.RouteWrite(snapshot, RoutingReason.PositionPending, classification.Reason);
         }
 
-        return _dataSource.Router.RouteRead(snapshot, preference, classification.Hint is not null, classification.Reason, _replicaHost, null, position.MinLsn, position.OnlyReplica, out notCaughtUp);
+        return _dataSource.Router.RouteRead(snapshot, new ReadRequest(preference, classification.Reason, classification.Hint is not null, position.MinLsn, position.OnlyReplica, _replicaHost), out notCaughtUp);
     }
 
     /// <summary>No replica has replayed the session's position: fall back, wait (bounded), or throw, per policy.</summary>
@@ -701,7 +701,7 @@ public sealed class RoutedConnection : DbConnection
                 : Router.RouteWrite(snapshot, RoutingReason.PositionPending, "read-only transaction");
         }
 
-        return _dataSource.Router.RouteRead(snapshot, preference, false, "read-only transaction", _replicaHost, null, position.MinLsn, position.OnlyReplica, out _);
+        return _dataSource.Router.RouteRead(snapshot, new ReadRequest(preference, "read-only transaction", MinLsn: position.MinLsn, Only: position.OnlyReplica, Sticky: _replicaHost), out _);
     }
 
     private async ValueTask CloseAsync(bool async)

@@ -19,17 +19,12 @@ internal sealed class Router(ReplicatedDbOptions options)
     }
 
     /// <param name="snapshot">The current topology.</param>
-    /// <param name="preference">The effective read preference.</param>
-    /// <param name="hinted">Whether the preference came from a SQL hint (for the reason).</param>
-    /// <param name="detail">What the classifier saw.</param>
-    /// <param name="sticky">The replica this logical connection already uses; kept while it is a candidate.</param>
-    /// <param name="exclude">A host not to use (a retry after it failed the read).</param>
-    /// <param name="minLsn">The consistency session's position: replicas not known to have replayed it are no candidates.</param>
-    /// <param name="only">When set: the one replica the session may read from (its last read is not covered by a later reading yet).</param>
-    /// <param name="notCaughtUp">Set when replicas were eligible but none had caught up with <paramref name="minLsn"/>;
+    /// <param name="request">What the read asks for.</param>
+    /// <param name="notCaughtUp">Set when replicas were eligible but none had caught up with the request's minimum position;
     /// the returned decision is then the primary (or, for <see cref="ReadPreference.Replica"/>, default) and the caller applies its policy.</param>
-    public RoutingDecision RouteRead(ClusterSnapshot snapshot, ReadPreference preference, bool hinted, string detail, HostRuntime? sticky, HostRuntime? exclude, ulong minLsn, HostRuntime? only, out bool notCaughtUp)
+    public RoutingDecision RouteRead(ClusterSnapshot snapshot, in ReadRequest request, out bool notCaughtUp)
     {
+        var (preference, detail, hinted, minLsn, only, sticky, exclude) = request;
         ThrowIfFaulted(snapshot);
         notCaughtUp = false;
         var chosenBy = hinted ? RoutingReason.Hint : RoutingReason.ReadPreference;

@@ -48,7 +48,7 @@ internal sealed class ClusterSnapshot
     /// <param name="hosts">Every host's latest state.</param>
     /// <param name="options">The lag bounds.</param>
     /// <param name="fencedBelowTimeline">The newest primary timeline seen so far: a claimant on an older timeline is a
-    /// stale split-brain primary and is never written to (G4), even while the newer primary misses a probe.</param>
+    /// stale split-brain primary and is never written to, even while the newer primary misses a probe.</param>
     /// <param name="history">The primary's past positions: this round's primary sample is added, and replica lag is measured
     /// against it. Null: only the standbys' own replay timestamps are used.</param>
     public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null)
