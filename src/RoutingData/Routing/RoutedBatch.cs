@@ -155,8 +155,16 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
         return _inner;
     }
 
-    private RoutedConnection RoutedConnectionOrThrow() =>
-        _connection ?? throw new InvalidOperationException("The batch has no connection.");
+    private RoutedConnection RoutedConnectionOrThrow()
+    {
+        if (_transaction is { IsCompleted: true })
+        {
+            // Running it outside the transaction would commit it on its own: refuse, nothing sent.
+            throw new InvalidOperationException("The batch's transaction is over (committed, rolled back, or rolled back after the primary changed); begin a new transaction.");
+        }
+
+        return _connection ?? throw new InvalidOperationException("The batch has no connection.");
+    }
 
     void IRoutedExecutable.OnRefusedByStandby(PostgresException error)
     {

@@ -264,8 +264,16 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
         return _multiBatch;
     }
 
-    private RoutedConnection RoutedConnectionOrThrow() =>
-        _connection ?? throw new InvalidOperationException("The command has no connection.");
+    private RoutedConnection RoutedConnectionOrThrow()
+    {
+        if (_transaction is { IsCompleted: true })
+        {
+            // Running it outside the transaction would commit it on its own: refuse, nothing sent.
+            throw new InvalidOperationException("The command's transaction is over (committed, rolled back, or rolled back after the primary changed); begin a new transaction.");
+        }
+
+        return _connection ?? throw new InvalidOperationException("The command has no connection.");
+    }
 
     private StatementClassification Classify()
     {

@@ -260,6 +260,13 @@ public sealed class RoutedConnection : DbConnection
         _dataSource.ThrowIfDisposed();
         var monitor = _dataSource.Monitor;
         var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
+        if (_transaction is { Role: HostRole.Primary } open && snapshot.WhyNotPrimary(open.Host) is { } why)
+        {
+            // The primary changed under the open transaction: nothing more goes to the old one, not even a COMMIT.
+            await open.AbandonAsync(async).ConfigureAwait(false);
+            throw open.RolledBack(why, "this statement");
+        }
+
         var options = _dataSource.Options;
         var session = options.ReadYourWrites ? EffectiveSession : null;
         var position = default(SessionPosition);

@@ -39,6 +39,9 @@ public sealed class RoutedTransaction : DbTransaction
 
     internal NpgsqlTransaction Inner { get; }
 
+    /// <summary>Gets a value indicating that the transaction is over (committed, rolled back, or abandoned after a failover).</summary>
+    internal bool IsCompleted => _completed;
+
     internal HostRuntime Host { get; }
 
     /// <inheritdoc />
@@ -85,6 +88,13 @@ public sealed class RoutedTransaction : DbTransaction
             throw new InvalidOperationException("This transaction has already been committed or rolled back.");
         }
 
+        if (statement == "COMMIT" && Role == HostRole.Primary && _connection.ReplicatedDataSource.Monitor.Snapshot.WhyNotPrimary(Host) is { } why)
+        {
+            // Never commit on a primary that was fenced or demoted: that commit would land on a fork nobody reads.
+            await AbandonAsync(async).ConfigureAwait(false);
+            throw RolledBack(why, "its COMMIT");
+        }
+
         try
         {
             await EndCoreAsync(statement, async, cancellationToken).ConfigureAwait(false);
@@ -93,6 +103,42 @@ public sealed class RoutedTransaction : DbTransaction
         {
             // Whatever the outcome, the connection is no longer in this transaction.
             _completed = true;
+            _connection.OnTransactionCompleted(this);
+        }
+    }
+
+    internal TransactionRolledBackException RolledBack(string why, string what) =>
+        new($"The transaction on {HostName} was rolled back without sending {what}: {why}. Nothing of it was committed; run it again.");
+
+    /// <summary>Rolls the transaction back where it runs (best effort: the host may be gone) and ends it, without a capture.</summary>
+    internal async ValueTask AbandonAsync(bool async)
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        try
+        {
+            if (Inner.Connection is { State: ConnectionState.Open })
+            {
+                if (async)
+                {
+                    await Inner.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    Inner.Rollback();
+                }
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
+        {
+            // The host may be gone: the transaction is over either way.
+        }
+        finally
+        {
             _connection.OnTransactionCompleted(this);
         }
     }

@@ -9,8 +9,9 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterSnapshot
 {
-    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier)
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier, int newestPrimaryTimeline)
     {
+        NewestPrimaryTimeline = newestPrimaryTimeline;
         Lags = lags;
         SystemIdentifier = systemIdentifier;
         Hosts = hosts;
@@ -35,6 +36,32 @@ internal sealed class ClusterSnapshot
 
     /// <summary>WAL bytes each host is behind the primary (0 for the primary and when unknown), by index.</summary>
     public long[] LagBytes { get; }
+
+    /// <summary>The newest timeline any primary has been seen on (this snapshot's primary, or an earlier one).</summary>
+    public int NewestPrimaryTimeline { get; }
+
+    /// <summary>
+    /// Why <paramref name="host"/>, where something began as on the primary, must get nothing more: another host is the
+    /// primary now, it is in recovery (demoted), or it is on an older timeline than a primary seen since (fenced). Null
+    /// while nothing says so (a primary that merely missed a probe keeps its transactions).
+    /// </summary>
+    public string? WhyNotPrimary(HostRuntime host)
+    {
+        var state = Hosts[host.Index];
+        if (Primary is { } primary && primary.Host != host)
+        {
+            return $"{primary.Host.Endpoint.Name} is the primary now (timeline {primary.Timeline})";
+        }
+
+        if (state.IsHealthy && state.IsInRecovery)
+        {
+            return $"{host.Endpoint.Name} is in recovery now (demoted)";
+        }
+
+        return state.Timeline != 0 && state.Timeline < NewestPrimaryTimeline
+            ? $"{host.Endpoint.Name} is on timeline {state.Timeline}, behind a primary seen on timeline {NewestPrimaryTimeline} (fenced)"
+            : null;
+    }
 
     /// <summary>How far behind the primary each replica is in time, by index; null on the primary and when not known.</summary>
     public TimeSpan?[] Lags { get; }
@@ -139,7 +166,7 @@ internal sealed class ClusterSnapshot
             (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
         }
 
-        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0));
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0), Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline));
     }
 
     /// <summary>
