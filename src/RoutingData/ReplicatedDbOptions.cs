@@ -72,6 +72,26 @@ public sealed class ReplicatedDbOptions
     /// <summary>Gets function names to treat as writing (sent to the primary) whatever the server says.</summary>
     public IList<string> WritingFunctions { get; } = [];
 
+    /// <summary>
+    /// Gets or sets how often every host is probed while the primary is in doubt: no primary answers, or a command found
+    /// a host unreachable. The fast cadence lasts until a primary is confirmed (at most <see cref="FailoverProbingWindow"/>
+    /// per episode), so a promoted standby is found by its own change of role, with or without traffic.
+    /// </summary>
+    /// <value>The default value is 50 milliseconds.</value>
+    public TimeSpan FailoverProbeInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Gets or sets how long one episode of fast probing (<see cref="FailoverProbeInterval"/>) may last.</summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan FailoverProbingWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how long a write (or a transaction, or a pinned connection's command) waits for a primary when none
+    /// is known — during a failover — before it fails with <see cref="NoSuitableHostException"/>. It only waits while
+    /// nothing of it has been sent. <see cref="TimeSpan.Zero"/> fails at once.
+    /// </summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan MaxWaitForPrimary { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Gets or sets how often the function catalog (volatility from <c>pg_proc</c>) is reloaded.</summary>
     /// <value>The default value is 5 minutes.</value>
     public TimeSpan FunctionCatalogRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
@@ -142,6 +162,9 @@ public sealed class ReplicatedDbOptions
             TopologyProbeInterval = TopologyProbeInterval,
             TopologyProbeTimeout = TopologyProbeTimeout,
             MaxProbeBackoff = MaxProbeBackoff,
+            FailoverProbeInterval = FailoverProbeInterval,
+            FailoverProbingWindow = FailoverProbingWindow,
+            MaxWaitForPrimary = MaxWaitForPrimary,
             InitialTopologyTimeout = InitialTopologyTimeout,
             FunctionCatalogRefreshInterval = FunctionCatalogRefreshInterval,
             ReadYourWrites = ReadYourWrites,

@@ -56,6 +56,12 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
         Positive(problems, nameof(options.TopologyProbeInterval), options.TopologyProbeInterval);
         Positive(problems, nameof(options.TopologyProbeTimeout), options.TopologyProbeTimeout);
         Positive(problems, nameof(options.MaxProbeBackoff), options.MaxProbeBackoff);
+        Positive(problems, nameof(options.FailoverProbeInterval), options.FailoverProbeInterval);
+        Positive(problems, nameof(options.FailoverProbingWindow), options.FailoverProbingWindow);
+        if (options.MaxWaitForPrimary < TimeSpan.Zero)
+        {
+            problems.Add($"MaxWaitForPrimary {options.MaxWaitForPrimary} must not be negative (zero: fail at once).");
+        }
         Positive(problems, nameof(options.InitialTopologyTimeout), options.InitialTopologyTimeout);
         Positive(problems, nameof(options.FunctionCatalogRefreshInterval), options.FunctionCatalogRefreshInterval);
         if (options.MaxProbeBackoff < options.TopologyProbeInterval && options.MaxProbeBackoff > TimeSpan.Zero)

@@ -35,4 +35,7 @@ public static class RoutingDataEventId
 
     /// <summary>Loading the function catalog failed.</summary>
     public const int FunctionCatalogFailed = 3005;
+
+    /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
+    public const int FastProbing = 4000;
 }

@@ -268,6 +268,12 @@ public sealed class RoutedConnection : DbConnection
         }
 
         var options = _dataSource.Options;
+        if (snapshot.Primary is null && _transaction is null && (_pinnedToPrimary || !classification.IsRead) && options.MaxWaitForPrimary > TimeSpan.Zero)
+        {
+            // A failover in progress: nothing is sent yet, so wait (bounded) for the promoted primary rather than fail.
+            snapshot = await monitor.WaitForPrimaryAsync(options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
+        }
+
         var session = options.ReadYourWrites ? EffectiveSession : null;
         var position = default(SessionPosition);
         if (session is not null && classification.IsRead && _transaction is null && !_pinnedToPrimary && !classification.PinsSession)
@@ -313,9 +319,35 @@ public sealed class RoutedConnection : DbConnection
 
         var background = options.LsnCapture == LsnCaptureMode.Background;
         var refusedByStandby = false;
+        var conflictRetried = false;
         for (var attempt = 0; ; attempt++)
         {
-            var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
+            NpgsqlConnection connection;
+            var connectingAt = monitor.Now;
+            try
+            {
+                connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (attempt < MaxReroutes && _transaction is null && IsHostFailure(e) && !(decision.Role == HostRole.Primary && _pinnedToPrimary))
+            {
+                // Nothing was sent: the host is unreachable. Probe at the failover cadence and go where the monitor says.
+                monitor.ReportDoubt();
+                if (decision.Role == HostRole.Primary)
+                {
+                    var fresh = await monitor.WaitForPrimaryAsync(options.MaxWaitForPrimary, connectingAt, async, cancellationToken).ConfigureAwait(false);
+                    decision = Router.RouteWrite(fresh, decision.Reason, decision.Detail);
+                }
+                else
+                {
+                    var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
+                    var retry = _dataSource.Router.RouteRead(monitor.Snapshot, new ReadRequest(preference, decision.Detail, MinLsn: minLsn, Only: position.OnlyReplica, Exclude: decision.Host), out var retryNotCaughtUp);
+                    decision = retryNotCaughtUp || retry.Host is null ? Router.RouteWrite(monitor.Snapshot, RoutingReason.NoHealthyReplica, decision.Detail) : retry;
+                    requiredReplayLsn = 0;
+                }
+
+                continue;
+            }
+
             var route = decision.ToRouteInfo();
             using var activity = RoutingDiagnostics.StartRouteActivity(route);
 
@@ -351,6 +383,10 @@ public sealed class RoutedConnection : DbConnection
                 succeeded = true;
                 return result;
             }
+            catch (Exception e) when (NoteHostFailure(e))
+            {
+                throw; // Never reached: the filter only reports a host failure to the monitor.
+            }
             catch (StaleReplicaException) when (capture.RequiredReplayLsn != 0)
             {
                 retrying = true;
@@ -359,7 +395,7 @@ public sealed class RoutedConnection : DbConnection
                 var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
                 decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, position.OnlyReplica, fallback, async, cancellationToken).ConfigureAwait(false);
             }
-            catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+            catch (PostgresException e) when (!refusedByStandby && _transaction is null && decision.Role == HostRole.Replica && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
             {
                 // Nothing ran on the standby: run it where it can write, once. It turned out to write, so from now on it
                 // is a write (capture after its commit, pending mark) that may also have left session state: pin, and
@@ -373,8 +409,9 @@ public sealed class RoutedConnection : DbConnection
                 decision = Router.RouteWrite(monitor.Snapshot, RoutingReason.ReadOnlyRetry, decision.Detail);
                 requiredReplayLsn = 0;
             }
-            catch (PostgresException e) when (attempt == 0 && _transaction is null && decision.Role == HostRole.Replica && IsRecoveryConflict(e))
+            catch (PostgresException e) when (!conflictRetried && _transaction is null && decision.Role == HostRole.Replica && IsRecoveryConflict(e))
             {
+                conflictRetried = true;
                 retrying = true;
                 _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
@@ -461,6 +498,28 @@ public sealed class RoutedConnection : DbConnection
 
     private StaleReadPolicy EffectivePolicy(StaleReadPolicy? commandPolicy, ConsistencySession session) =>
         commandPolicy ?? ConsistencyScope.Current?.StaleReadPolicy ?? session.StaleReadPolicy ?? _dataSource.Options.StaleReadPolicy;
+
+    /// <summary>How many times one command may be re-routed because a host could not be reached (nothing sent).</summary>
+    private const int MaxReroutes = 3;
+
+    /// <summary>The host is down or going down: class 08, 57P01–57P03, socket and I/O errors, timeouts to connect.</summary>
+    internal static bool IsHostFailure(Exception e) => e switch
+    {
+        PostgresException p => p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState is "57P01" or "57P02" or "57P03",
+        NpgsqlException => true,
+        IOException or System.Net.Sockets.SocketException or TimeoutException => true,
+        _ => false,
+    };
+
+    private bool NoteHostFailure(Exception e)
+    {
+        if (IsHostFailure(e))
+        {
+            _dataSource.Monitor.ReportDoubt();
+        }
+
+        return false;
+    }
 
     private static bool IsRecoveryConflict(PostgresException e) =>
         e.SqlState == PostgresErrorCodes.SerializationFailure && e.MessageText.Contains("conflict with recovery", StringComparison.OrdinalIgnoreCase);
@@ -664,6 +723,12 @@ public sealed class RoutedConnection : DbConnection
 
         var monitor = _dataSource.Monitor;
         var snapshot = monitor.HasCompletedFirstRound ? monitor.Snapshot : await monitor.WaitForFirstRoundAsync(async, cancellationToken).ConfigureAwait(false);
+        if (snapshot.Primary is null && (!readOnly || _pinnedToPrimary) && _dataSource.Options.MaxWaitForPrimary > TimeSpan.Zero)
+        {
+            // A failover in progress: wait (bounded) for the promoted primary before beginning.
+            snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
+        }
+
         var decision = readOnly && !_pinnedToPrimary
             ? RouteReadOnlyTransaction(snapshot, readPreference)
             : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");

@@ -46,6 +46,12 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private volatile ClusterSnapshot _snapshot;
     private Task? _loop;
     private readonly PrimaryPositionHistory _history;
+    private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _fastUntil;
+    private long _doubtSince;
+    private long _roundStartedAt;
+    private long _publishedRoundStartedAt;
     private int _newestPrimaryTimeline;
     private DateTimeOffset _catalogLoadedAt = DateTimeOffset.MinValue;
     private int _catalogRefreshRequested;
@@ -70,6 +76,70 @@ internal sealed class ClusterMonitor : IAsyncDisposable
         // Keep samples far enough apart that the ring reaches well past the time bound (and restarts far behind show).
         var bound = options.MaxReplicaLag ?? TimeSpan.FromSeconds(30);
         _history = new PrimaryPositionHistory(TimeSpan.FromTicks(Math.Max(options.TopologyProbeInterval.Ticks / 2, bound.Ticks / 64)), timeProvider.TimestampFrequency);
+    }
+
+    /// <summary>Now, as the monitor's <see cref="TimeProvider"/> counts (for <c>freshAfter</c>).</summary>
+    public long Now => _timeProvider.GetTimestamp();
+
+    /// <summary>Gets a value indicating whether the monitor probes at the failover cadence now.</summary>
+    public bool IsProbingFast => _timeProvider.GetTimestamp() < Volatile.Read(ref _fastUntil);
+
+    /// <summary>
+    /// Says the primary is in doubt (a command could not reach a host, or found no primary): every host is probed at the
+    /// failover cadence until a round that started after now confirms a primary. Cheap to call often.
+    /// </summary>
+    public void ReportDoubt()
+    {
+        var now = _timeProvider.GetTimestamp();
+        Volatile.Write(ref _doubtSince, now);
+        if (now >= Volatile.Read(ref _fastUntil))
+        {
+            Volatile.Write(ref _fastUntil, now + (long)(_options.FailoverProbingWindow.TotalSeconds * _timeProvider.TimestampFrequency));
+            _logger.FastProbing(_options.FailoverProbeInterval);
+        }
+
+        Volatile.Read(ref _wake).TrySetResult();
+    }
+
+    /// <summary>
+    /// Waits (bounded) until a snapshot has a primary, probing at the failover cadence meanwhile; returns the newest
+    /// snapshot either way. For commands that need the primary and have sent nothing yet.
+    /// </summary>
+    /// <param name="timeout">How long to wait at most.</param>
+    /// <param name="freshAfter">A <see cref="TimeProvider"/> timestamp: only a probe round that started later counts (0: any).</param>
+    /// <param name="async">Whether to wait asynchronously.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async ValueTask<ClusterSnapshot> WaitForPrimaryAsync(TimeSpan timeout, long freshAfter, bool async, CancellationToken cancellationToken)
+    {
+        var deadline = _timeProvider.GetTimestamp() + (long)(timeout.TotalSeconds * _timeProvider.TimestampFrequency);
+        while (true)
+        {
+            var published = Volatile.Read(ref _published).Task;
+            var snapshot = _snapshot;
+            var left = deadline - _timeProvider.GetTimestamp();
+            if ((snapshot.Primary is not null && snapshot.Fault is null && Volatile.Read(ref _publishedRoundStartedAt) > freshAfter) || left <= 0)
+            {
+                return snapshot;
+            }
+
+            ReportDoubt();
+            var wait = TimeSpan.FromSeconds((double)left / _timeProvider.TimestampFrequency);
+            try
+            {
+                if (async)
+                {
+                    await published.WaitAsync(wait, _timeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // ADO.NET's synchronous API has to block here.
+                    published.Wait(wait, cancellationToken);
+                }
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
     }
 
     /// <summary>Called (on the monitor's loop) when the servers' default <c>standard_conforming_strings</c> changes; the argument is the new value.</summary>
@@ -184,8 +254,17 @@ internal sealed class ClusterMonitor : IAsyncDisposable
         {
             try
             {
-                await ProbeRoundAsync(force: false, token).ConfigureAwait(false);
-                await Task.Delay(_options.TopologyProbeInterval, _timeProvider, token).ConfigureAwait(false);
+                var wake = Volatile.Read(ref _wake);
+                var fast = IsProbingFast;
+                await ProbeRoundAsync(force: fast, token).ConfigureAwait(false);
+
+                // A doubt reported meanwhile (a command that could not reach a host) cuts the wait short.
+                using var delay = CancellationTokenSource.CreateLinkedTokenSource(token);
+                var sleeping = Task.Delay(IsProbingFast ? _options.FailoverProbeInterval : _options.TopologyProbeInterval, _timeProvider, delay.Token);
+                await Task.WhenAny(sleeping, wake.Task).ConfigureAwait(false);
+                await delay.CancelAsync().ConfigureAwait(false);
+                token.ThrowIfCancellationRequested();
+                Interlocked.CompareExchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), wake);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -205,6 +284,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
         await _roundLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            _roundStartedAt = _timeProvider.GetTimestamp();
             var now = _timeProvider.GetUtcNow();
             var probes = new List<Task>(_hosts.Length);
             for (var i = 0; i < _hosts.Length; i++)
@@ -348,6 +428,15 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     {
         var previous = _snapshot;
         var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history);
+        if (snapshot.Primary is null && previous.Primary is not null)
+        {
+            ReportDoubt(); // The primary is gone: look for the promoted one at the failover cadence.
+        }
+        else if (snapshot.Primary is not null && _roundStartedAt > Volatile.Read(ref _doubtSince) && IsProbingFast)
+        {
+            Volatile.Write(ref _fastUntil, 0); // Confirmed by a round that started after the last doubt.
+        }
+
         var conforming = true;
         foreach (var host in snapshot.Hosts)
         {
@@ -362,6 +451,8 @@ internal sealed class ClusterMonitor : IAsyncDisposable
 
         _newestPrimaryTimeline = Math.Max(_newestPrimaryTimeline, snapshot.Primary?.Timeline ?? 0);
         _snapshot = snapshot;
+        Volatile.Write(ref _publishedRoundStartedAt, _roundStartedAt);
+        Interlocked.Exchange(ref _published, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         if (previous.Primary?.Host != snapshot.Primary?.Host && previous.Primary is not null)
         {
             _logger.PrimaryChanged(previous.Primary.Host.Endpoint.Name, snapshot.Primary?.Host.Endpoint.Name ?? "(none)");

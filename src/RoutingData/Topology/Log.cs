@@ -21,4 +21,7 @@ internal static partial class Log
 
     [LoggerMessage(RoutingDataEventId.FunctionCatalogFailed, LogLevel.Warning, "Loading the function catalog from {Host} failed; unknown functions keep going to the primary: {Error}")]
     public static partial void FunctionCatalogFailed(this ILogger logger, string host, string error);
+
+    [LoggerMessage(RoutingDataEventId.FastProbing, LogLevel.Information, "The primary is in doubt: probing every host every {Interval} until a primary is confirmed")]
+    public static partial void FastProbing(this ILogger logger, TimeSpan interval);
 }
