@@ -32,6 +32,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly List<TcpFaultProxy> _proxies = [];
     private readonly List<(PostgresNode Standby, PostgresNode Node, int Pid)> _stalledSenders = [];
     private PostgresNode? _primary;
+    private ClusterCertificates? _certificates;
     private int _disposed;
     private volatile bool _preserveLogs;
 
@@ -39,6 +40,16 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         _backend = backend;
         Options = options;
+        if (options.Authentication == ClusterAuthentication.ScramSha256)
+        {
+            Password = ClusterSecrets.NewPassword();
+            ReplicationUsername = ReplicationRoleName;
+            ReplicationPassword = ClusterSecrets.NewPassword();
+        }
+        else
+        {
+            ReplicationUsername = SuperuserName;
+        }
     }
 
     /// <summary>Gets every node, in creation order (<c>pg0</c> first).</summary>
@@ -50,15 +61,58 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Gets the nodes whose harness-given role is <see cref="NodeRole.Standby"/>.</summary>
     public IReadOnlyList<PostgresNode> Replicas => _nodes.Where(n => n.Role == NodeRole.Standby).ToList();
 
-    /// <summary>Gets a multi-host Npgsql connection string naming every node (<c>Host=127.0.0.1:p0,127.0.0.1:p1,…</c>).</summary>
-    public string ConnectionString =>
-        new NpgsqlConnectionStringBuilder
+    /// <summary>
+    /// Gets a multi-host Npgsql connection string naming every node (<c>Host=127.0.0.1:p0,127.0.0.1:p1,…</c>), as
+    /// <see cref="Username"/> on database <c>postgres</c>. With <see cref="ClusterAuthentication.ScramSha256"/> it
+    /// carries <see cref="Password"/>; with <see cref="PostgresClusterOptions.UseTls"/>, <c>SSL Mode=VerifyFull</c>
+    /// and <c>Root Certificate=</c><see cref="CertificateAuthorityFile"/>.
+    /// </summary>
+    public string ConnectionString
+    {
+        get
         {
-            Host = string.Join(',', _nodes.Select(n => string.Create(CultureInfo.InvariantCulture, $"{n.Address}:{n.Port}"))),
-            Username = "postgres",
-            Database = "postgres",
-            Timeout = 5,
-        }.ConnectionString;
+            var builder = new NpgsqlConnectionStringBuilder
+            {
+                Host = string.Join(',', _nodes.Select(n => string.Create(CultureInfo.InvariantCulture, $"{n.Address}:{n.Port}"))),
+                Username = SuperuserName,
+                Database = "postgres",
+                Timeout = 5,
+            };
+            ApplyClientSecurity(builder);
+            return builder.ConnectionString;
+        }
+    }
+
+    /// <summary>Gets the superuser clients connect as: <c>postgres</c>.</summary>
+    public string Username { get; } = SuperuserName;
+
+    /// <summary>
+    /// Gets the superuser's generated password (32 random letters and digits) with
+    /// <see cref="ClusterAuthentication.ScramSha256"/>; null with <see cref="ClusterAuthentication.Trust"/>.
+    /// </summary>
+    public string? Password { get; }
+
+    /// <summary>
+    /// Gets the role standbys replicate as: <c>replicator</c> (LOGIN REPLICATION, not a superuser) with
+    /// <see cref="ClusterAuthentication.ScramSha256"/>, <c>postgres</c> with <see cref="ClusterAuthentication.Trust"/>.
+    /// </summary>
+    public string ReplicationUsername { get; }
+
+    /// <summary>Gets the replication role's generated password with <see cref="ClusterAuthentication.ScramSha256"/>; null otherwise.</summary>
+    public string? ReplicationPassword { get; }
+
+    /// <summary>Gets how clients and standbys authenticate (<see cref="PostgresClusterOptions.Authentication"/>).</summary>
+    public ClusterAuthentication Authentication => Options.Authentication;
+
+    /// <summary>Gets a value indicating whether the servers require TLS (<see cref="PostgresClusterOptions.UseTls"/>).</summary>
+    public bool UsesTls => Options.UseTls;
+
+    /// <summary>
+    /// Gets the PEM file, in <see cref="Directory"/>, of the certificate authority that signed every node's server
+    /// certificate, for clients that verify the server (<c>SSL Mode=VerifyFull;Root Certificate=…</c> in Npgsql,
+    /// <c>sslmode=verify-full sslrootcert=…</c> in libpq); null without TLS. The CA's private key is not kept.
+    /// </summary>
+    public string? CertificateAuthorityFile { get; private set; }
 
     /// <summary>Gets the folder on this machine that belongs to the cluster.</summary>
     public string Directory => _backend.Directory;
@@ -73,6 +127,10 @@ public sealed class PostgresCluster : IAsyncDisposable
     public string? PreservedLogsDirectory { get; private set; }
 
     internal PostgresClusterOptions Options { get; }
+
+    internal const string SuperuserName = "postgres";
+
+    internal const string ReplicationRoleName = "replicator";
 
     private string PreservedLogsFolder =>
         Path.Combine(Options.RootDirectory ?? LocalClusterBackend.DefaultRoot, StaleClusterJanitor.PreservedLogsFolder, Path.GetFileName(_backend.Directory));
@@ -103,6 +161,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         RegisterForProcessExit(cluster);
         try
         {
+            await cluster.CreateCertificatesAsync(cancellationToken).ConfigureAwait(false);
             await cluster.CreatePrimaryAsync(cancellationToken).ConfigureAwait(false);
             var replicas = new Task<PostgresNode>[options.Replicas];
             for (var i = 0; i < replicas.Length; i++)
@@ -151,6 +210,9 @@ public sealed class PostgresCluster : IAsyncDisposable
     public async Task PromoteAsync(PostgresNode standby, CancellationToken cancellationToken = default)
     {
         EnsureMember(standby);
+
+        // pg_ctl signals the PID in postmaster.pid: never a stale one.
+        await standby.NodeHost.DiscardStalePidFileAsync(cancellationToken).ConfigureAwait(false);
         await RunCheckedAsync(standby.NodeHost, "pg_ctl", ["promote", "-D", standby.NodeHost.DataDirectory, "-w", "-t", "60"], TimeSpan.FromSeconds(65), cancellationToken).ConfigureAwait(false);
         await WaitUntilAsync(
             async ct => !await standby.IsInRecoveryAsync(ct).ConfigureAwait(false),
@@ -193,7 +255,13 @@ public sealed class PostgresCluster : IAsyncDisposable
             await node.StopAsync(ShutdownMode.Fast, cancellationToken).ConfigureAwait(false);
         }
 
-        var source = FormattableString.Invariant($"host={primary.NodeHost.PeerHost} port={primary.NodeHost.PeerPort} user=postgres dbname=postgres");
+        // PostgreSQL 15's pg_rewind takes the source's timeline from its pg_control, which a promoted server updates
+        // only at its first checkpoint after promotion — a spread one that may take seconds. Before it, pg_rewind sees
+        // one timeline, says "no rewind required" and the node cannot follow. A checkpoint now settles it.
+        await primary.ExecuteAsync("CHECKPOINT", cancellationToken).ConfigureAwait(false);
+
+        // pg_rewind reads the source's files through functions only a superuser may call by default.
+        var source = ConnInfo(primary.NodeHost, node.NodeHost, SuperuserName, applicationName: null, database: "postgres");
         await RunCheckedAsync(node.NodeHost, "pg_rewind", ["--target-pgdata", node.NodeHost.DataDirectory, "--source-server", source, "--no-sync"], TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
 
         // pg_rewind copied the primary's configuration files: give the node its own back, as a standby.
@@ -428,44 +496,185 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     private static string Escape(string value) => value.Replace("'", "''", StringComparison.Ordinal);
 
-    private static string PrimaryConnInfo(PostgresNode primary, PostgresNode standby) =>
-        FormattableString.Invariant($"host={primary.NodeHost.PeerHost} port={primary.NodeHost.PeerPort} user=postgres application_name={standby.Name}");
+    private string PrimaryConnInfo(PostgresNode primary, PostgresNode standby) =>
+        ConnInfo(primary.NodeHost, standby.NodeHost, ReplicationUsername, standby.Name);
+
+    /// <summary>
+    /// A libpq connection string from <paramref name="toolHost"/> (where pg_basebackup, pg_rewind or the walreceiver
+    /// runs) to <paramref name="server"/>. The password is never in it: libpq reads it from the tool host's .pgpass
+    /// (<c>passfile=</c>), so it appears in no command line, no postgresql.auto.conf and no harness message.
+    /// </summary>
+    private string ConnInfo(NodeHost server, NodeHost toolHost, string user, string? applicationName, string? database = null)
+    {
+        var parts = new List<string>
+        {
+            ConnInfoPair("host", server.PeerHost),
+            ConnInfoPair("port", server.PeerPort.ToString(CultureInfo.InvariantCulture)),
+            ConnInfoPair("user", user),
+        };
+        if (database is not null)
+        {
+            parts.Add(ConnInfoPair("dbname", database));
+        }
+
+        if (Options.Authentication == ClusterAuthentication.ScramSha256)
+        {
+            parts.Add(ConnInfoPair("passfile", toolHost.NodeFilePath(ClusterSecrets.PassFileName)));
+        }
+
+        if (Options.UseTls)
+        {
+            parts.Add("sslmode=verify-full");
+            parts.Add(ConnInfoPair("sslrootcert", toolHost.NodeFilePath(ClusterCertificates.CertificateAuthorityFileName)));
+        }
+
+        if (applicationName is not null)
+        {
+            parts.Add(ConnInfoPair("application_name", applicationName));
+        }
+
+        return string.Join(' ', parts);
+    }
+
+    private static string ConnInfoPair(string key, string value) =>
+        value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/' or ':')
+            ? $"{key}={value}"
+            : $"{key}='{value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
+
+    /// <summary>The password, TLS mode and root certificate every client connection string of this cluster carries.</summary>
+    internal void ApplyClientSecurity(NpgsqlConnectionStringBuilder builder)
+    {
+        if (Password is not null)
+        {
+            builder.Password = Password;
+        }
+
+        if (CertificateAuthorityFile is not null)
+        {
+            builder.SslMode = SslMode.VerifyFull;
+            builder.RootCertificate = CertificateAuthorityFile;
+        }
+    }
+
+    private async Task CreateCertificatesAsync(CancellationToken cancellationToken)
+    {
+        if (!Options.UseTls)
+        {
+            return;
+        }
+
+        _certificates = ClusterCertificates.Create(Enumerable.Range(0, Options.Replicas + 1).Select(NodeName));
+        System.IO.Directory.CreateDirectory(_backend.Directory);
+        var file = Path.Combine(_backend.Directory, ClusterCertificates.CertificateAuthorityFileName);
+        await File.WriteAllTextAsync(file, _certificates.CertificateAuthorityPem, cancellationToken).ConfigureAwait(false);
+        CertificateAuthorityFile = file;
+    }
+
+    /// <summary>What the server tools of a node need before they connect anywhere: the .pgpass file and the CA certificate.</summary>
+    private async Task PrepareNodeHostAsync(NodeHost host, CancellationToken cancellationToken)
+    {
+        if (Password is not null && ReplicationPassword is not null)
+        {
+            await host.WriteNodeFileAsync(
+                ClusterSecrets.PassFileName,
+                ClusterSecrets.PassFileLine(ReplicationUsername, ReplicationPassword) + ClusterSecrets.PassFileLine(SuperuserName, Password),
+                secret: true,
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_certificates is not null)
+        {
+            await host.WriteNodeFileAsync(ClusterCertificates.CertificateAuthorityFileName, _certificates.CertificateAuthorityPem, secret: false, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private async Task CreatePrimaryAsync(CancellationToken cancellationToken)
     {
         var host = await _backend.CreateNodeAsync(NodeName(0), cancellationToken).ConfigureAwait(false);
-        await RunCheckedAsync(
-            host,
-            "initdb",
-            ["-D", host.DataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            TimeSpan.FromMinutes(2),
-            cancellationToken).ConfigureAwait(false);
+        await PrepareNodeHostAsync(host, cancellationToken).ConfigureAwait(false);
+        List<string> initdb = ["-D", host.DataDirectory, "-U", SuperuserName, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"];
+        if (Password is null)
+        {
+            initdb.AddRange(["-A", "trust"]);
+            await RunCheckedAsync(host, "initdb", initdb, TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // initdb stores the superuser's SCRAM verifier (password_encryption defaults to scram-sha-256); the
+            // password travels in a 0600 file, not on a command line, and the file is gone right after.
+            await host.WriteNodeFileAsync(ClusterSecrets.InitdbPasswordFileName, Password + "\n", secret: true, cancellationToken).ConfigureAwait(false);
+            initdb.AddRange(["-A", "scram-sha-256", "--pwfile", host.NodeFilePath(ClusterSecrets.InitdbPasswordFileName)]);
+            try
+            {
+                await RunCheckedAsync(host, "initdb", initdb, TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await host.DeleteNodeFileAsync(ClusterSecrets.InitdbPasswordFileName, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
 
         await host.WriteDataFileAsync("postgresql.conf", BuildServerConfig(), append: true, cancellationToken).ConfigureAwait(false);
-        await host.WriteDataFileAsync(
-            "pg_hba.conf",
-            "\n# RoutingData.Testing: trust everything that can reach the listen address (loopback or the container network).\nhost all all 0.0.0.0/0 trust\nhost replication all 0.0.0.0/0 trust\n",
-            append: true,
-            cancellationToken).ConfigureAwait(false);
+        await host.WriteDataFileAsync("pg_hba.conf", BuildHbaConfig(), append: false, cancellationToken).ConfigureAwait(false);
+        if (_certificates is not null)
+        {
+            // In the data directory, so base backups and pg_rewind carry them to every node.
+            await host.WriteDataFileAsync(ClusterCertificates.ServerCertificateFileName, _certificates.ServerCertificatePem, append: false, cancellationToken).ConfigureAwait(false);
+            await host.WriteSecretDataFileAsync(ClusterCertificates.ServerKeyFileName, _certificates.ServerKeyPem, cancellationToken).ConfigureAwait(false);
+        }
+
         await WriteNodeConfigAsync(host, Options.SynchronousReplicas, cancellationToken).ConfigureAwait(false);
 
         var primary = new PostgresNode(this, host, NodeRole.Primary);
         _nodes.Add(primary);
         _primary = primary;
         await primary.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        if (ReplicationPassword is not null)
+        {
+            // Only the SCRAM verifier goes to the server, never the password.
+            await primary.ExecuteAsync(
+                $"CREATE ROLE {ReplicationRoleName} WITH LOGIN REPLICATION PASSWORD '{ClusterSecrets.ScramVerifier(ReplicationPassword)}'",
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private string BuildHbaConfig()
+    {
+        // The whole file: nothing of initdb's defaults stays. With TLS only hostssl lines, so a connection without
+        // TLS matches no line and is refused.
+        var type = Options.UseTls ? "hostssl" : "host";
+        var method = Options.Authentication == ClusterAuthentication.ScramSha256 ? "scram-sha-256" : "trust";
+        var hba = new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"# RoutingData.Testing: {method}{(Options.UseTls ? " over TLS" : string.Empty)} for everything that can reach the listen address (loopback or the container network).\n");
+        foreach (var database in new[] { "all", "replication" })
+        {
+            foreach (var network in new[] { "0.0.0.0/0", "::/0" })
+            {
+                hba.Append(CultureInfo.InvariantCulture, $"{type} {database} all {network} {method}\n");
+            }
+        }
+
+        return hba.ToString();
     }
 
     private async Task<PostgresNode> CreateReplicaAsync(string name, CancellationToken cancellationToken)
     {
         var primary = Primary;
         var host = await _backend.CreateNodeAsync(name, cancellationToken).ConfigureAwait(false);
-        var source = FormattableString.Invariant($"host={primary.NodeHost.PeerHost} port={primary.NodeHost.PeerPort} user=postgres application_name={name}");
+        await PrepareNodeHostAsync(host, cancellationToken).ConfigureAwait(false);
+        var source = ConnInfo(primary.NodeHost, host, ReplicationUsername, name);
         await RunCheckedAsync(
             host,
             "pg_basebackup",
-            ["-d", source, "-D", host.DataDirectory, "-R", "-X", "stream", "-c", "fast", "--no-sync"],
+            ["-d", source, "-D", host.DataDirectory, "-X", "stream", "-c", "fast", "--no-sync"],
             TimeSpan.FromMinutes(2),
             cancellationToken).ConfigureAwait(false);
+
+        // What -R would write, but exactly the conninfo RepointAsync and RejoinAsStandbyAsync write too (-R adds every
+        // libpq default it resolved, sslmode=prefer among them).
+        await host.WriteDataFileAsync("postgresql.auto.conf", $"primary_conninfo = '{Escape(source)}'\n", append: true, cancellationToken).ConfigureAwait(false);
+        await host.WriteDataFileAsync("standby.signal", string.Empty, append: false, cancellationToken).ConfigureAwait(false);
         await WriteNodeConfigAsync(host, synchronousStandbys: 0, cancellationToken).ConfigureAwait(false);
 
         var replica = new PostgresNode(this, host, NodeRole.Standby);
@@ -508,6 +717,18 @@ public sealed class PostgresCluster : IAsyncDisposable
             ["log_line_prefix"] = "%m [%p] %q%a ",
             ["log_connections"] = "off",
         };
+        if (Options.Authentication == ClusterAuthentication.ScramSha256)
+        {
+            settings["password_encryption"] = "scram-sha-256";
+        }
+
+        if (Options.UseTls)
+        {
+            settings["ssl"] = "on";
+            settings["ssl_cert_file"] = ClusterCertificates.ServerCertificateFileName;
+            settings["ssl_key_file"] = ClusterCertificates.ServerKeyFileName;
+        }
+
         foreach (var (name, value) in Options.ServerSettings)
         {
             settings[name] = value;

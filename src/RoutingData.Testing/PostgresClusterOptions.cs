@@ -40,6 +40,26 @@ public sealed class PostgresClusterOptions
     /// <value>The default value is <c>postgres:15</c>.</value>
     public string ContainerImage { get; set; } = "postgres:15";
 
+    /// <summary>
+    /// Gets or sets how clients and standbys authenticate. With <see cref="ClusterAuthentication.ScramSha256"/>,
+    /// <see cref="PostgresCluster.ConnectionString"/> and <see cref="PostgresNode.ConnectionString"/> carry the
+    /// generated password, and replication (pg_basebackup, <c>primary_conninfo</c>, pg_rewind) reads its password
+    /// from a <c>.pgpass</c> file (mode 0600) next to each data directory.
+    /// </summary>
+    /// <value>The default value is <see cref="ClusterAuthentication.Trust"/>.</value>
+    public ClusterAuthentication Authentication { get; set; } = ClusterAuthentication.Trust;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the servers require TLS. When on, the harness generates a CA and a
+    /// server certificate for the cluster (ECDSA P-256, SANs <c>127.0.0.1</c>, <c>::1</c>, <c>localhost</c> and the
+    /// node names), sets <c>ssl = on</c>, and pg_hba.conf has only <c>hostssl</c> lines: a connection without TLS is
+    /// refused. Clients verify the server: the connection strings carry <c>SSL Mode=VerifyFull</c> and
+    /// <c>Root Certificate=</c><see cref="PostgresCluster.CertificateAuthorityFile"/>; replication connects with
+    /// <c>sslmode=verify-full</c> too.
+    /// </summary>
+    /// <value>The default value is false.</value>
+    public bool UseTls { get; set; }
+
     /// <summary>Gets or sets how long starting the cluster (or a node) may take before it fails.</summary>
     /// <value>The default value is 60 seconds.</value>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -55,6 +75,11 @@ public sealed class PostgresClusterOptions
         if (SynchronousReplicas < 0 || SynchronousReplicas > Replicas)
         {
             problems.Add($"SynchronousReplicas is {SynchronousReplicas}; it must be between 0 and Replicas ({Replicas}).");
+        }
+
+        if (!Enum.IsDefined(Authentication))
+        {
+            problems.Add($"Authentication is {(int)Authentication}, which is not a ClusterAuthentication value.");
         }
 
         if (StartTimeout <= TimeSpan.Zero)

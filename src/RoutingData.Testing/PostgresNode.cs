@@ -38,7 +38,11 @@ public sealed class PostgresNode
     /// <summary>Gets a value indicating whether the harness started the server and has not stopped or killed it since.</summary>
     public bool IsRunning { get; internal set; }
 
-    /// <summary>Gets an Npgsql connection string for this node alone (user <c>postgres</c>, database <c>postgres</c>, trust authentication).</summary>
+    /// <summary>
+    /// Gets an Npgsql connection string for this node alone (user <c>postgres</c>, database <c>postgres</c>). With
+    /// <see cref="ClusterAuthentication.ScramSha256"/> it carries <see cref="PostgresCluster.Password"/>; with TLS,
+    /// <c>SSL Mode=VerifyFull</c> and <c>Root Certificate=</c><see cref="PostgresCluster.CertificateAuthorityFile"/>.
+    /// </summary>
     public string ConnectionString { get; }
 
     /// <summary>Gets where the server log is: a file path for local nodes, a container path otherwise.</summary>
@@ -56,6 +60,8 @@ public sealed class PostgresNode
     /// <exception cref="ClusterHarnessException">The server did not start; the message carries the end of its log.</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        // A stale postmaster.pid (the node was killed) whose PID is alive again would make the server refuse to start.
+        await NodeHost.DiscardStalePidFileAsync(cancellationToken).ConfigureAwait(false);
         var seconds = ((int)Math.Ceiling(_cluster.Options.StartTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         await PostgresCluster.RunCheckedAsync(
             NodeHost,
@@ -69,8 +75,16 @@ public sealed class PostgresNode
     /// <summary>Stops the server (<c>pg_ctl stop -m fast|immediate</c>) and waits until it is gone.</summary>
     /// <param name="mode">Fast (clean, with a checkpoint) or immediate (crash-like; the next start recovers).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="ClusterHarnessException">The server is not running (for example it was killed); nothing is signalled.</exception>
     public async Task StopAsync(ShutdownMode mode = ShutdownMode.Fast, CancellationToken cancellationToken = default)
     {
+        // pg_ctl signals the PID in postmaster.pid; after a kill that PID may be another process's by now.
+        if (await NodeHost.DiscardStalePidFileAsync(cancellationToken).ConfigureAwait(false))
+        {
+            IsRunning = false;
+            throw new ClusterHarnessException($"{Name} is not running: its postmaster.pid was stale (the PID in it is not a server of {NodeHost.DataDirectory}); removed it and signalled nothing.");
+        }
+
         await PostgresCluster.RunCheckedAsync(
             NodeHost,
             "pg_ctl",
@@ -232,15 +246,19 @@ public sealed class PostgresNode
         }
     }
 
-    private string BuildConnectionString(bool pooling) =>
-        new NpgsqlConnectionStringBuilder
+    private string BuildConnectionString(bool pooling)
+    {
+        var builder = new NpgsqlConnectionStringBuilder
         {
             Host = NodeHost.ClientHost,
             Port = NodeHost.ClientPort,
-            Username = "postgres",
+            Username = PostgresCluster.SuperuserName,
             Database = "postgres",
             Pooling = pooling,
             Timeout = 5,
             CommandTimeout = 60,
-        }.ConnectionString;
+        };
+        _cluster.ApplyClientSecurity(builder);
+        return builder.ConnectionString;
+    }
 }

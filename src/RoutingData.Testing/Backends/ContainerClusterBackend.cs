@@ -10,6 +10,7 @@ internal sealed class ContainerClusterBackend : ClusterBackend
     private readonly INetwork _network;
     private readonly string _image;
     private readonly List<ContainerNodeHost> _nodes = [];
+    private readonly List<PortReservation> _ports = [];
 
     private ContainerClusterBackend(INetwork network, string image, string directory)
     {
@@ -37,7 +38,13 @@ internal sealed class ContainerClusterBackend : ClusterBackend
 
     public override async Task<NodeHost> CreateNodeAsync(string name, CancellationToken cancellationToken)
     {
-        var hostPort = FreePorts.Next();
+        var reservation = FreePorts.Reserve();
+        lock (_nodes)
+        {
+            _ports.Add(reservation);
+        }
+
+        var hostPort = reservation.Port;
         var container = new ContainerBuilder(_image)
             .WithNetwork(_network)
             .WithNetworkAliases(name)
@@ -81,6 +88,28 @@ internal sealed class ContainerClusterBackend : ClusterBackend
         }
 
         await _network.DisposeAsync().ConfigureAwait(false);
+        lock (_nodes)
+        {
+            foreach (var port in _ports)
+            {
+                port.Dispose();
+            }
+
+            _ports.Clear();
+        }
+
+        try
+        {
+            // Only the CA certificate of a TLS cluster is written here.
+            if (System.IO.Directory.Exists(Directory))
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the janitor of a later run (a folder without an owner file is removed when it is old).
+        }
     }
 
     private List<ContainerNodeHost> Snapshot()

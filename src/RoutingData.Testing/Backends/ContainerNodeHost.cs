@@ -64,6 +64,30 @@ internal sealed class ContainerNodeHost : NodeHost
         ThrowIfFailed(result, $"write {relativePath}");
     }
 
+    public override Task WriteSecretDataFileAsync(string relativePath, string content, CancellationToken cancellationToken) =>
+        WriteSecretAsync($"{DataDirectory}/{relativePath}", content, cancellationToken);
+
+    public override string NodeFilePath(string fileName) => $"{Home}/{fileName}";
+
+    public override async Task WriteNodeFileAsync(string fileName, string content, bool secret, CancellationToken cancellationToken)
+    {
+        if (secret)
+        {
+            await WriteSecretAsync(NodeFilePath(fileName), content, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var result = await ExecAsync(["gosu", "postgres", "sh", "-c", "printf '%s' \"$1\" > \"$2\"", "sh", content, NodeFilePath(fileName)], TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        ThrowIfFailed(result, $"write {fileName}");
+    }
+
+    public override async Task DeleteNodeFileAsync(string fileName, CancellationToken cancellationToken) =>
+        ThrowIfFailed(await ExecAsync(["rm", "-f", NodeFilePath(fileName)], TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false), $"delete {fileName}");
+
+    // The container's PID namespace holds only its sleeper, exec'd tools and this node's server, and its PIDs only
+    // grow during a test: a stale postmaster.pid does not name a reused PID in practice.
+    public override Task<bool> DiscardStalePidFileAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+
     public override async Task DeleteDataFileAsync(string relativePath, CancellationToken cancellationToken) =>
         ThrowIfFailed(await ExecAsync(["rm", "-f", $"{DataDirectory}/{relativePath}"], TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false), $"delete {relativePath}");
 
@@ -107,6 +131,13 @@ internal sealed class ContainerNodeHost : NodeHost
         deadline.CancelAfter(timeout);
         var result = await _container.ExecAsync(command, deadline.Token).ConfigureAwait(false);
         return new CommandResult((int)(result.ExitCode ?? -1), result.Stdout, result.Stderr);
+    }
+
+    private async Task WriteSecretAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        // umask 077: the file is 0600 from the moment it is created.
+        var result = await ExecAsync(["gosu", "postgres", "sh", "-c", "umask 077; rm -f \"$2\"; printf '%s' \"$1\" > \"$2\"", "sh", content, path], TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        ThrowIfFailed(result, $"write {path}");
     }
 
     private void ThrowIfFailed(CommandResult result, string what)

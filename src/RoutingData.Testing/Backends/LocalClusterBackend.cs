@@ -12,6 +12,7 @@ internal sealed class LocalClusterBackend : ClusterBackend
 
     private readonly string _binDirectory;
     private readonly List<LocalNodeHost> _nodes = [];
+    private readonly List<PortReservation> _ports = [];
 
     private LocalClusterBackend(string directory, string binDirectory)
     {
@@ -57,17 +58,24 @@ internal sealed class LocalClusterBackend : ClusterBackend
         var folder = Path.Combine(Directory, name);
         System.IO.Directory.CreateDirectory(folder);
         await ServerUser.ChownAsync(folder, cancellationToken).ConfigureAwait(false);
-        var node = new LocalNodeHost(name, folder, _binDirectory, FreePorts.Next());
-        _nodes.Add(node);
+        var port = FreePorts.Reserve();
+        var node = new LocalNodeHost(name, folder, _binDirectory, port.Port);
+        lock (_nodes)
+        {
+            _ports.Add(port);
+            _nodes.Add(node);
+        }
+
         return node;
     }
 
     public override async Task StopAllAsync(CancellationToken cancellationToken)
     {
         // An immediate shutdown also removes the server's shared memory; kill -9 is the fallback.
-        await Task.WhenAll(_nodes.Select(async node =>
+        await Task.WhenAll(Snapshot().Select(async node =>
         {
-            if (node.ReadPostmasterPid() is null)
+            // No pg_ctl for a stale postmaster.pid: pg_ctl would signal whatever process has that PID now.
+            if (node.FindRunningPostmaster() is null)
             {
                 return;
             }
@@ -95,7 +103,7 @@ internal sealed class LocalClusterBackend : ClusterBackend
 
     public override async Task PreserveLogsAsync(string folder, CancellationToken cancellationToken)
     {
-        foreach (var node in _nodes)
+        foreach (var node in Snapshot())
         {
             await node.CopyLogToAsync(folder, cancellationToken).ConfigureAwait(false);
         }
@@ -104,7 +112,26 @@ internal sealed class LocalClusterBackend : ClusterBackend
     public override ValueTask DisposeAsync()
     {
         TryDeleteDirectory();
+        lock (_nodes)
+        {
+            // The servers are gone: other processes may have the ports now (this one never takes them again).
+            foreach (var port in _ports)
+            {
+                port.Dispose();
+            }
+
+            _ports.Clear();
+        }
+
         return ValueTask.CompletedTask;
+    }
+
+    private List<LocalNodeHost> Snapshot()
+    {
+        lock (_nodes)
+        {
+            return [.. _nodes];
+        }
     }
 
     private void TryDeleteDirectory()
@@ -122,7 +149,8 @@ internal sealed class LocalClusterBackend : ClusterBackend
         }
     }
 
-    private static void EnsureRoot(string root)
+    /// <summary>Creates the shared root (mode 1777 when the servers run as another user), if it is not there.</summary>
+    internal static void EnsureRoot(string root)
     {
         if (System.IO.Directory.Exists(root))
         {

@@ -6,6 +6,8 @@ namespace RoutingData.Testing.Backends;
 /// <summary>A node in a folder on this machine, served by the local PostgreSQL binaries on a loopback port.</summary>
 internal sealed class LocalNodeHost : NodeHost
 {
+    private const string PidFileName = "postmaster.pid";
+
     private readonly string _binDirectory;
     private readonly string _nodeFolder;
 
@@ -45,30 +47,48 @@ internal sealed class LocalNodeHost : NodeHost
 
     public override async Task SignalProcessAsync(int pid, string signal, CancellationToken cancellationToken)
     {
-        var result = await ProcessRunner.RunAsync("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        // A PID read earlier (a walsender's, say) may belong to another process by now: signal only the node's
+        // running postmaster or one of its children.
+        if (FindRunningPostmaster() is not { } postmaster || (pid != postmaster && ProcessInfo.ParentId(pid) != postmaster))
+        {
+            throw new ClusterHarnessException(
+                $"Not sending SIG{signal} to PID {pid}: it is not a server process of {Name} (whose postmaster is {(FindRunningPostmaster() is { } p ? p.ToString(CultureInfo.InvariantCulture) : "not running")}).");
+        }
+
+        var result = await ProcessRunner.RunAsync("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
             throw new ClusterHarnessException($"kill -{signal} {pid} failed on {Name}: {result.StandardError.Trim()}");
         }
     }
 
-    public override async Task WriteDataFileAsync(string relativePath, string content, bool append, CancellationToken cancellationToken)
+    public override Task WriteDataFileAsync(string relativePath, string content, bool append, CancellationToken cancellationToken) =>
+        WriteFileAsync(Path.Combine(DataDirectory, relativePath), content, append, secret: false, cancellationToken);
+
+    public override Task WriteSecretDataFileAsync(string relativePath, string content, CancellationToken cancellationToken) =>
+        WriteFileAsync(Path.Combine(DataDirectory, relativePath), content, append: false, secret: true, cancellationToken);
+
+    public override string NodeFilePath(string fileName) => Path.Combine(_nodeFolder, fileName);
+
+    public override Task WriteNodeFileAsync(string fileName, string content, bool secret, CancellationToken cancellationToken) =>
+        WriteFileAsync(NodeFilePath(fileName), content, append: false, secret, cancellationToken);
+
+    public override Task DeleteNodeFileAsync(string fileName, CancellationToken cancellationToken)
     {
-        var path = Path.Combine(DataDirectory, relativePath);
-        var existed = File.Exists(path);
-        if (append)
+        File.Delete(NodeFilePath(fileName));
+        return Task.CompletedTask;
+    }
+
+    public override Task<bool> DiscardStalePidFileAsync(CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(DataDirectory, PidFileName);
+        if (!File.Exists(path) || FindRunningPostmaster() is not null)
         {
-            await File.AppendAllTextAsync(path, content, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await File.WriteAllTextAsync(path, content, cancellationToken).ConfigureAwait(false);
+            return Task.FromResult(false);
         }
 
-        if (!existed)
-        {
-            await ServerUser.ChownAsync(path, cancellationToken).ConfigureAwait(false);
-        }
+        File.Delete(path);
+        return Task.FromResult(true);
     }
 
     public override Task DeleteDataFileAsync(string relativePath, CancellationToken cancellationToken)
@@ -89,13 +109,14 @@ internal sealed class LocalNodeHost : NodeHost
 
     public override async Task KillServerAsync(CancellationToken cancellationToken)
     {
-        var pid = ReadPostmasterPid();
-        if (pid is null)
+        // A killed node leaves postmaster.pid behind, and its PID may have been given to another process since:
+        // only a PID that is this data directory's postmaster right now is killed.
+        if (FindRunningPostmaster() is not { } pid)
         {
             return;
         }
 
-        using var process = TryGetProcess(pid.Value);
+        using var process = TryGetProcess(pid);
         if (process is null)
         {
             return;
@@ -128,17 +149,59 @@ internal sealed class LocalNodeHost : NodeHost
 
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>The postmaster's PID from the first line of postmaster.pid, if the file exists.</summary>
+    /// <summary>The postmaster's PID from the first line of postmaster.pid, if the file exists (it may be stale).</summary>
     internal int? ReadPostmasterPid()
     {
         try
         {
-            var firstLine = File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).FirstOrDefault();
+            var firstLine = File.ReadLines(Path.Combine(DataDirectory, PidFileName)).FirstOrDefault();
             return int.TryParse(firstLine, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// The PID in postmaster.pid if that process is, right now, a postgres server of this data directory (its
+    /// command line is <c>…/postgres -D &lt;this data directory&gt;</c>); null when there is no file or it is stale.
+    /// </summary>
+    internal int? FindRunningPostmaster() =>
+        ReadPostmasterPid() is { } pid && ProcessInfo.IsPostmasterOf(pid, DataDirectory) ? pid : null;
+
+    private static async Task WriteFileAsync(string path, string content, bool append, bool secret, CancellationToken cancellationToken)
+    {
+        var existed = File.Exists(path);
+        if (secret)
+        {
+            // Created 0600, so the content is never readable by others, not even for a moment.
+            File.Delete(path);
+            existed = false;
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            var stream = new FileStream(path, options);
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(content), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else if (append)
+        {
+            await File.AppendAllTextAsync(path, content, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await File.WriteAllTextAsync(path, content, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!existed)
+        {
+            await ServerUser.ChownAsync(path, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -45,16 +45,47 @@ internal abstract class NodeHost : IAsyncDisposable
     /// <summary>Writes (or appends to) a file in the data directory, owned by the server's user.</summary>
     public abstract Task WriteDataFileAsync(string relativePath, string content, bool append, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes a file in the data directory that only the server's user may read (mode 0600 from the moment it is
+    /// created), such as the TLS key.
+    /// </summary>
+    public abstract Task WriteSecretDataFileAsync(string relativePath, string content, CancellationToken cancellationToken);
+
+    /// <summary>The path, as the server tools see it, of a file in the node's own folder (next to the data directory).</summary>
+    public abstract string NodeFilePath(string fileName);
+
+    /// <summary>
+    /// Writes a file in the node's own folder (next to the data directory), owned by the server's user; with
+    /// <paramref name="secret"/>, mode 0600 from the moment it is created (libpq ignores a readable .pgpass).
+    /// </summary>
+    public abstract Task WriteNodeFileAsync(string fileName, string content, bool secret, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a file in the node's own folder if it exists.</summary>
+    public abstract Task DeleteNodeFileAsync(string fileName, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes <c>postmaster.pid</c> when it does not name a running server of this data directory (a node that was
+    /// killed leaves it behind, and its PID may belong to another process by now), so that neither pg_ctl nor the
+    /// harness signals that PID and a start is not refused. Returns whether a stale file was removed.
+    /// </summary>
+    public abstract Task<bool> DiscardStalePidFileAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes a file in the data directory if it exists.</summary>
     public abstract Task DeleteDataFileAsync(string relativePath, CancellationToken cancellationToken);
 
     /// <summary>Removes the whole data directory (the log stays).</summary>
     public abstract Task RemoveDataDirectoryAsync(CancellationToken cancellationToken);
 
-    /// <summary>Kills the postmaster and all its children with SIGKILL, the way a crash would.</summary>
+    /// <summary>
+    /// Kills the postmaster and all its children with SIGKILL, the way a crash would. Nothing is signalled unless the
+    /// PID in postmaster.pid is, right now, a postgres server of this data directory.
+    /// </summary>
     public abstract Task KillServerAsync(CancellationToken cancellationToken);
 
-    /// <summary>Sends a signal (STOP, CONT, TERM…) to one server process of this node.</summary>
+    /// <summary>
+    /// Sends a signal (STOP, CONT, TERM…) to one server process of this node; refuses (with a
+    /// <see cref="ClusterHarnessException"/>) when <paramref name="pid"/> is not the node's postmaster or one of its children.
+    /// </summary>
     public abstract Task SignalProcessAsync(int pid, string signal, CancellationToken cancellationToken);
 
     /// <summary>Reads the tail of the server log, for error messages.</summary>

@@ -21,6 +21,85 @@ internal static class ProcessInfo
         }
     }
 
+    /// <summary>The parent's PID (field 4 of /proc/PID/stat), or null if the process is gone.</summary>
+    public static int? ParentId(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The process's arguments (argv, from /proc/PID/cmdline), or null if it is gone.</summary>
+    public static string[]? Arguments(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/cmdline");
+            return text.Length == 0 ? [] : text.TrimEnd('\0').Split('\0');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The data directory of a PostgreSQL server (a postmaster, started by pg_ctl as <c>…/postgres -D &lt;dir&gt; …</c>),
+    /// or null when <paramref name="pid"/> is no such process: gone, another program, or a server's child (children
+    /// overwrite their command line with a title such as <c>postgres: checkpointer</c>).
+    /// </summary>
+    public static string? PostmasterDataDirectory(int pid)
+    {
+        if (pid <= 0 || pid == Environment.ProcessId || Arguments(pid) is not { Length: >= 3 } arguments
+            || Path.GetFileName(arguments[0]) != "postgres")
+        {
+            return null;
+        }
+
+        for (var i = 1; i < arguments.Length; i++)
+        {
+            if (arguments[i] == "-D" && i + 1 < arguments.Length)
+            {
+                return Path.TrimEndingDirectorySeparator(arguments[i + 1]);
+            }
+
+            if (arguments[i].StartsWith("-D", StringComparison.Ordinal) && arguments[i].Length > 2)
+            {
+                return Path.TrimEndingDirectorySeparator(arguments[i][2..]);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="pid"/> is the postmaster of <paramref name="dataDirectory"/>, checked in /proc right now.</summary>
+    public static bool IsPostmasterOf(int pid, string dataDirectory) =>
+        PostmasterDataDirectory(pid) is { } running
+        && string.Equals(running, Path.TrimEndingDirectorySeparator(dataDirectory), StringComparison.Ordinal);
+
+    /// <summary>PIDs of every PostgreSQL postmaster whose data directory is under <paramref name="folder"/>.</summary>
+    public static List<int> FindPostmastersUnder(string folder)
+    {
+        var prefix = Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar;
+        var found = new List<int>();
+        foreach (var pid in FindByCommandLine(prefix))
+        {
+            if (PostmasterDataDirectory(pid) is { } dataDirectory && dataDirectory.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                found.Add(pid);
+            }
+        }
+
+        return found;
+    }
+
     public static string? CommandLine(int pid)
     {
         try

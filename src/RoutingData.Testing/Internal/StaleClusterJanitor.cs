@@ -83,17 +83,18 @@ internal static class StaleClusterJanitor
         return removed;
     }
 
-    /// <summary>Kills every server process whose command line names a data directory under <paramref name="clusterFolder"/>.</summary>
+    /// <summary>
+    /// Kills every PostgreSQL server (postmaster and its children) whose data directory is under
+    /// <paramref name="clusterFolder"/>. Only processes that are a postmaster of such a data directory right now are
+    /// signalled: anything else that merely names the folder (a <c>tail -f</c> of a server log, an editor) is left alone.
+    /// </summary>
     public static void KillServers(string clusterFolder)
     {
-        // Postmasters are started as 'postgres -D <folder>/<node>/data'; their children exit when it dies,
-        // and KillTree takes them with it. A '/' suffix avoids matching c123-ab when cleaning c123-a.
-        foreach (var pid in ProcessInfo.FindByCommandLine(clusterFolder + Path.DirectorySeparatorChar))
+        // Postmasters run as 'postgres -D <folder>/<node>/data'; their children exit when it dies, and KillTree
+        // takes them with it. The '/' suffix avoids matching c123-ab when cleaning c123-a.
+        foreach (var pid in ProcessInfo.FindPostmastersUnder(clusterFolder))
         {
-            if (pid != Environment.ProcessId)
-            {
-                ProcessInfo.KillTree(pid);
-            }
+            ProcessInfo.KillTree(pid);
         }
     }
 

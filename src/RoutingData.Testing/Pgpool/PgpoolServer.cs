@@ -17,11 +17,13 @@ public sealed class PgpoolServer : IAsyncDisposable
 
     private readonly Process _process;
     private readonly string _folder;
+    private readonly PortReservation[] _ports;
 
-    private PgpoolServer(Process process, string folder, int port)
+    private PgpoolServer(Process process, string folder, int port, PortReservation[] ports)
     {
         _process = process;
         _folder = folder;
+        _ports = ports;
         Port = port;
         ConnectionString = new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = port, Username = "postgres", Database = "postgres", Timeout = 5 }.ConnectionString;
     }
@@ -39,14 +41,20 @@ public sealed class PgpoolServer : IAsyncDisposable
     /// <param name="cluster">The cluster.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running proxy.</returns>
-    /// <exception cref="ClusterHarnessException">pgpool is not installed or did not start; the message says which.</exception>
+    /// <exception cref="ClusterHarnessException">pgpool is not installed or did not start, or the cluster uses passwords or TLS; the message says which.</exception>
     public static async Task<PgpoolServer> StartAsync(PostgresCluster cluster, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cluster);
+        if (cluster.Authentication != ClusterAuthentication.Trust || cluster.UsesTls)
+        {
+            throw new ClusterHarnessException("PgpoolServer supports clusters with trust authentication and without TLS only (it would need pool_passwd and TLS to the backends).");
+        }
+
         var binary = FindBinary() ?? throw new ClusterHarnessException("pgpool-II is not installed (Debian/Ubuntu: apt-get install -y pgpool2).");
         var folder = Path.Combine(cluster.Directory, "pgpool");
         Directory.CreateDirectory(folder);
-        var port = FreePorts.Next();
+        PortReservation[] ports = [FreePorts.Reserve(), FreePorts.Reserve()];
+        var port = ports[0].Port;
         var nodes = new List<PostgresNode> { cluster.Primary };
         nodes.AddRange(cluster.Replicas);
 
@@ -56,7 +64,7 @@ public sealed class PgpoolServer : IAsyncDisposable
             .AppendLine(CultureInfo.InvariantCulture, $"port = {port}")
             .AppendLine(CultureInfo.InvariantCulture, $"unix_socket_directories = '{folder}'")
             .AppendLine("pcp_listen_addresses = ''")
-            .AppendLine(CultureInfo.InvariantCulture, $"pcp_port = {FreePorts.Next()}")
+            .AppendLine(CultureInfo.InvariantCulture, $"pcp_port = {ports[1].Port}")
             .AppendLine(CultureInfo.InvariantCulture, $"pcp_socket_dir = '{folder}'")
             .AppendLine(CultureInfo.InvariantCulture, $"pid_file_name = '{folder}/pgpool.pid'")
             .AppendLine(CultureInfo.InvariantCulture, $"logdir = '{folder}'")
@@ -88,13 +96,23 @@ public sealed class PgpoolServer : IAsyncDisposable
             startInfo.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(startInfo) ?? throw new ClusterHarnessException("pgpool did not start.");
+        Process process;
+        try
+        {
+            process = Process.Start(startInfo) ?? throw new ClusterHarnessException("pgpool did not start.");
+        }
+        catch
+        {
+            Array.ForEach(ports, p => p.Dispose());
+            throw;
+        }
+
         var log = new StringBuilder();
         process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
         process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        var server = new PgpoolServer(process, folder, port);
+        var server = new PgpoolServer(process, folder, port, ports);
         try
         {
             await PostgresCluster.WaitUntilAsync(
@@ -133,6 +151,11 @@ public sealed class PgpoolServer : IAsyncDisposable
         }
 
         _process.Dispose();
+        foreach (var port in _ports)
+        {
+            port.Dispose();
+        }
+
         try
         {
             Directory.Delete(_folder, recursive: true);
