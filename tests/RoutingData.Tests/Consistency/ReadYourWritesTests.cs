@@ -419,7 +419,8 @@ public sealed class ReadYourWritesTests : ClusterTestBase
 
     private async Task<(PostgresCluster Cluster, ReplicatedDataSource DataSource)> LaggingClusterAsync(TimeSpan delay, Action<ReplicatedDataSourceBuilder>? configure = null)
     {
-        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        // The read-your-writes suite runs over SCRAM-SHA-256 and TLS, as production clusters do.
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2, Authentication = ClusterAuthentication.ScramSha256, UseTls = true });
         await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text)", _ct);
         await cluster.WaitForReplicasAsync(cancellationToken: _ct);
         foreach (var replica in cluster.Replicas)
