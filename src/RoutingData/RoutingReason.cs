@@ -50,4 +50,10 @@ public enum RoutingReason
     /// position landed (<see cref="LsnCaptureMode.Background"/>): only the primary is sure to have it.
     /// </summary>
     PositionPending,
+
+    /// <summary>
+    /// A read on a replica failed because the replica went down or away (connection lost, 57P01–57P03): a replica writes
+    /// nothing, so the read was re-run on another host. Also a read whose replica could not be reached at all.
+    /// </summary>
+    HostFailureRetry,
 }

@@ -15,6 +15,9 @@ public static class RoutingDataEventId
     /// <summary>A logical connection was pinned to the primary by a session-state statement.</summary>
     public const int SessionPinned = 1003;
 
+    /// <summary>A read on a replica that went down was re-run on another host.</summary>
+    public const int HostFailureRetry = 1004;
+
     /// <summary>A background capture of the primary's WAL position failed (sessions read from the primary meanwhile).</summary>
     public const int PositionCaptureFailed = 2000;
 

@@ -15,4 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(RoutingDataEventId.SessionPinned, LogLevel.Debug, "Connection pinned to the primary by a session-state statement ({Detail})")]
     public static partial void SessionPinned(this ILogger logger, string detail);
+
+    [LoggerMessage(RoutingDataEventId.HostFailureRetry, LogLevel.Information, "A read on replica {Host} failed with the host ({Error}); re-running it on another host")]
+    public static partial void HostFailureRetry(this ILogger logger, string host, string error);
 }

@@ -320,6 +320,7 @@ public sealed class RoutedConnection : DbConnection
         var background = options.LsnCapture == LsnCaptureMode.Background;
         var refusedByStandby = false;
         var conflictRetried = false;
+        var hostRetried = false;
         for (var attempt = 0; ; attempt++)
         {
             NpgsqlConnection connection;
@@ -341,7 +342,9 @@ public sealed class RoutedConnection : DbConnection
                 {
                     var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
                     var retry = _dataSource.Router.RouteRead(monitor.Snapshot, new ReadRequest(preference, decision.Detail, MinLsn: minLsn, Only: position.OnlyReplica, Exclude: decision.Host), out var retryNotCaughtUp);
-                    decision = retryNotCaughtUp || retry.Host is null ? Router.RouteWrite(monitor.Snapshot, RoutingReason.NoHealthyReplica, decision.Detail) : retry;
+                    decision = retryNotCaughtUp || retry.Host is null
+                        ? Router.RouteWrite(monitor.Snapshot, RoutingReason.HostFailureRetry, decision.Detail)
+                        : retry with { Reason = RoutingReason.HostFailureRetry };
                     requiredReplayLsn = 0;
                 }
 
@@ -420,6 +423,18 @@ public sealed class RoutedConnection : DbConnection
                 decision = retryNotCaughtUp && retry.Host is null
                     ? Router.RouteWrite(monitor.Snapshot, RoutingReason.RecoveryConflictRetry, decision.Detail)
                     : retry with { Reason = RoutingReason.RecoveryConflictRetry };
+                requiredReplayLsn = 0;
+            }
+            catch (Exception e) when (!hostRetried && _transaction is null && decision.Role == HostRole.Replica && IsHostFailure(e))
+            {
+                // A replica writes nothing, so the read may run again elsewhere; it failed before anything reached the caller.
+                hostRetried = true;
+                retrying = true;
+                _dataSource.Logger.HostFailureRetry(decision.Host.Endpoint.Name, e.Message);
+                RoutingDiagnostics.RecordRetry(RoutingReason.HostFailureRetry);
+                var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
+                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, new ReadRequest(preference, decision.Detail, MinLsn: minLsn, Only: position.OnlyReplica, Exclude: decision.Host), out _);
+                decision = retry with { Reason = RoutingReason.HostFailureRetry };
                 requiredReplayLsn = 0;
             }
             catch (Exception) when (capture.IsActive && capture.Role == HostRole.Primary)
