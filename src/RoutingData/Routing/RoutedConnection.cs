@@ -606,7 +606,19 @@ public sealed class RoutedConnection : DbConnection
         var candidate = onlyReplica is not null ? Router.PreferredReplica(snapshot, onlyReplica) : Router.MostAdvancedReplica(snapshot, null);
         if (policy == StaleReadPolicy.Wait && candidate is not null)
         {
-            if (await WaitForReplayAsync(candidate.Host, session.Lsn, async, cancellationToken).ConfigureAwait(false))
+            bool caughtUp;
+            try
+            {
+                caughtUp = await WaitForReplayAsync(candidate.Host, session.Lsn, async, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsHostFailure(e))
+            {
+                // The replica went away while we waited for it: nothing was read there; the policy's fallback applies.
+                _dataSource.Monitor.ReportDoubt();
+                caughtUp = false;
+            }
+
+            if (caughtUp)
             {
                 return new RoutingDecision(candidate.Host, HostRole.Replica, RoutingReason.WaitedForReplica, classification.Reason);
             }

@@ -49,8 +49,8 @@ public sealed class AuthenticatedClusterTests : ClusterTestBase
         Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
         Assert.Equal("first", await connection.QuerySingleAsync<string>("SELECT v FROM kv WHERE k = 1"));
 
-        // With the replica three seconds behind, the session still reads its own write (from the primary) …
-        await replica.SetReplayDelayAsync(TimeSpan.FromSeconds(3), _ct);
+        // With the replica 30 seconds behind (far more than any stall of a busy machine), the session still reads its own write (from the primary) …
+        await replica.SetReplayDelayAsync(TimeSpan.FromSeconds(30), _ct);
         await connection.ExecuteAsync("INSERT INTO kv VALUES (2, 'mine')");
         Assert.Equal("mine", await connection.QuerySingleOrDefaultAsync<string>("SELECT v FROM kv WHERE k = 2"));
         Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
