@@ -117,7 +117,8 @@ public sealed class ReplicatedDataSourceBuilder
                 endpoint,
                 BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null), endpoint.Name),
                 BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: false, probeTimeoutSeconds), endpoint.Name + " (probe)"),
-                weight);
+                weight,
+                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null, readOnly: true), endpoint.Name + " (reads)"));
         }
 
         return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider);

@@ -18,7 +18,7 @@ internal static class ConnectionStrings
     /// The template with one host. Multi-host settings are cleared: RoutingData chooses the host, so each
     /// per-host data source must connect to exactly the host it is named after.
     /// </summary>
-    public static string ForHost(NpgsqlConnectionStringBuilder template, HostEndpoint endpoint, bool pooling, int? timeoutSeconds)
+    public static string ForHost(NpgsqlConnectionStringBuilder template, HostEndpoint endpoint, bool pooling, int? timeoutSeconds, bool readOnly = false)
     {
         var copy = new NpgsqlConnectionStringBuilder(template.ConnectionString)
         {
@@ -35,6 +35,14 @@ internal static class ConnectionStrings
         if (timeoutSeconds is { } timeout)
         {
             copy.Timeout = timeout;
+        }
+
+        if (readOnly)
+        {
+            // Sessions used for replica reads cannot write even on a host promoted since the last probe.
+            copy.Options = string.IsNullOrWhiteSpace(copy.Options)
+                ? "-c default_transaction_read_only=on"
+                : copy.Options + " -c default_transaction_read_only=on";
         }
 
         return copy.ConnectionString;

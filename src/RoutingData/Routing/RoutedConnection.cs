@@ -720,9 +720,10 @@ public sealed class RoutedConnection : DbConnection
             await ReleaseAsync(existing, async).ConfigureAwait(false);
         }
 
+        var pool = role == HostRole.Primary ? host.DataSource : host.ReadOnlyDataSource;
         var connection = async
-            ? await host.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
-            : host.DataSource.OpenConnection();
+            ? await pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : pool.OpenConnection();
         _dataSource.OnPhysicalLeased();
         if (role == HostRole.Primary)
         {

@@ -379,6 +379,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                 // Pooled connections from before a restart or a change of role are dead or wrong: drop them now rather
                 // than let each fail one command.
                 host.DataSource.Clear();
+                host.ReadOnlyDataSource.Clear();
             }
             else
             {

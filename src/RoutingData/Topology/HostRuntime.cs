@@ -6,7 +6,7 @@ namespace RoutingData.Topology;
 /// Everything about one host that lives as long as the data source: its pools and the counters the hot path
 /// updates. The monitor's view of the host (role, lag, health) lives in immutable <see cref="HostState"/>s instead.
 /// </summary>
-internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSource dataSource, NpgsqlDataSource probeDataSource, int weight) : IAsyncDisposable
+internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSource dataSource, NpgsqlDataSource probeDataSource, int weight, NpgsqlDataSource? readOnlyDataSource = null) : IAsyncDisposable
 {
     private int _outstanding;
     private ulong _knownLsn;
@@ -24,6 +24,13 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
 
     /// <summary>The pooled data source commands borrow connections from.</summary>
     public NpgsqlDataSource DataSource { get; } = dataSource;
+
+    /// <summary>
+    /// The pooled data source for replica reads: its sessions run with <c>default_transaction_read_only = on</c>, so a
+    /// statement the classifier missed cannot write on a host promoted since the last probe (it fails with 25006 and
+    /// runs once on the primary instead of twice).
+    /// </summary>
+    public NpgsqlDataSource ReadOnlyDataSource { get; } = readOnlyDataSource ?? dataSource;
 
     /// <summary>An unpooled data source with a short connect timeout for the monitor's probes.</summary>
     public NpgsqlDataSource ProbeDataSource { get; } = probeDataSource;
@@ -92,6 +99,11 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     public async ValueTask DisposeAsync()
     {
         await DataSource.DisposeAsync().ConfigureAwait(false);
+        if (ReadOnlyDataSource != DataSource)
+        {
+            await ReadOnlyDataSource.DisposeAsync().ConfigureAwait(false);
+        }
+
         await ProbeDataSource.DisposeAsync().ConfigureAwait(false);
     }
 }
