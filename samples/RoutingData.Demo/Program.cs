@@ -7,8 +7,9 @@ using RoutingData;
 using RoutingData.Demo;
 using RoutingData.Testing;
 
-// RoutingData demo: a local cluster (1 primary + 2 streaming replicas), a mixed workload through
-// services.AddReplicatedDb(...), and a live view of which host served what and why.
+// RoutingData demo: a local cluster (1 primary + 2 streaming replicas), where statements go and why,
+// read-your-writes under lag, a mixed workload through services.AddReplicatedDb(...) with a live view of which host
+// served what, and a live failover (kill, promote, writes resume, the returning old primary fenced).
 var seconds = args.Length > 1 && args[0] == "--seconds" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8;
 var screen = new Screen();
 
@@ -152,6 +153,66 @@ screen.Live(stopwatch.Elapsed, TimeSpan.FromSeconds(seconds), db.GetHosts(), sta
 var total = stats.Values.Sum();
 var onReplicas = stats.Where(s => s.Key.Role == HostRole.Replica).Sum(s => s.Value);
 screen.Line($"  {total} operations in {stopwatch.Elapsed.TotalSeconds:0.0} s ({total / stopwatch.Elapsed.TotalSeconds:0} ops/s), {100.0 * onReplicas / Math.Max(1, total):0}% served by replicas, {Interlocked.Read(ref errors)} errors");
+
+screen.Title("Failover: the primary dies, a replica is promoted, the old primary comes back — writes go on");
+var (oldPrimary, promoted, follower) = (cluster.Primary, cluster.Replicas[0], cluster.Replicas[1]);
+var failoverClock = Stopwatch.StartNew();
+var writeLog = new ConcurrentQueue<(double At, string Outcome)>();
+using var stopWriting = new CancellationTokenSource();
+var failoverWriter = Task.Run(async () =>
+{
+    for (var id = 1; !stopWriting.IsCancellationRequested; id++)
+    {
+        string outcome;
+        try
+        {
+            await using var connection = db.CreateConnection();
+            await connection.ExecuteAsync("UPDATE accounts SET balance = balance + 1 WHERE id = @id", new { id = (id % 1000) + 1 });
+            outcome = "ok on " + connection.LastRoute!.Value.Host;
+        }
+        catch (Exception e) when (!stopWriting.IsCancellationRequested)
+        {
+            outcome = "failed: " + e.GetType().Name;
+        }
+
+        writeLog.Enqueue((failoverClock.Elapsed.TotalMilliseconds, outcome));
+        await Task.Delay(20);
+    }
+});
+
+double Mark(string what)
+{
+    var at = failoverClock.Elapsed.TotalMilliseconds;
+    screen.Line($"  {at,7:0} ms  {what}");
+    return at;
+}
+
+await Task.Delay(1000);
+Mark($"kill -9 the primary {oldPrimary.Address}:{oldPrimary.Port}");
+await oldPrimary.KillAsync();
+await Task.Delay(1000);
+var promotingAt = Mark($"promote the replica {promoted.Address}:{promoted.Port}");
+await cluster.PromoteAsync(promoted);
+Mark("promoted (timeline 2)");
+await cluster.RepointAsync(follower, promoted);
+Mark("the other replica follows the new primary");
+await cluster.StartAsSplitBrainPrimaryAsync(oldPrimary);
+var returnedAt = Mark("the old primary is back, writable, on timeline 1 — a split brain");
+await Task.Delay(1500);
+await stopWriting.CancelAsync();
+await failoverWriter;
+
+var log = writeLog.ToArray();
+var firstAfter = log.FirstOrDefault(w => w.At >= promotingAt && w.Outcome.StartsWith("ok", StringComparison.Ordinal));
+var failedWrites = log.Count(w => w.Outcome.StartsWith("failed", StringComparison.Ordinal));
+var onOld = log.Count(w => w.At >= returnedAt && w.Outcome.EndsWith($":{oldPrimary.Port}", StringComparison.Ordinal));
+screen.Line($"  writes: {log.Length} in all, {failedWrites} failed (the one in flight when the primary died may fail: its outcome is unknown)");
+screen.Line($"  first write after the promotion command: +{firstAfter.At - promotingAt:0} ms, {firstAfter.Outcome}");
+screen.Line($"  writes that reached the old primary after it came back: {onOld}");
+foreach (var host in db.GetHosts())
+{
+    screen.Line($"    {host.Host,-22} {host.Role?.ToString() ?? "?",-8} timeline {host.Timeline}  {(host.TakesReads ? "takes reads" : host.Role == HostRole.Primary && host.Timeline < 2 ? "fenced: never written to" : string.Empty)}");
+}
 
 screen.Title("Shutting the cluster down …");
 await provider.DisposeAsync();
