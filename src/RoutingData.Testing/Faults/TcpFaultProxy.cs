@@ -12,8 +12,7 @@ namespace RoutingData.Testing.Faults;
 public sealed class TcpFaultProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly string _targetHost;
-    private readonly int _targetPort;
+    private volatile Target _target;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<ProxiedConnection, byte> _connections = new();
     private readonly Task _acceptLoop;
@@ -22,8 +21,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
 
     private TcpFaultProxy(string targetHost, int targetPort)
     {
-        _targetHost = targetHost;
-        _targetPort = targetPort;
+        _target = new Target(targetHost, targetPort);
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -74,6 +72,23 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             {
                 connection.Reset();
             }
+        }
+    }
+
+    /// <summary>
+    /// Points the proxy at another server and resets every open connection, as a virtual IP or a pooler that moves to
+    /// another standby does: clients reconnect to the same address and reach a different server.
+    /// </summary>
+    /// <param name="targetHost">The host to forward new connections to.</param>
+    /// <param name="targetPort">The port to forward new connections to.</param>
+    public void Retarget(string targetHost, int targetPort)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(targetHost);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(targetPort);
+        _target = new Target(targetHost, targetPort);
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Reset();
         }
     }
 
@@ -140,7 +155,8 @@ public sealed class TcpFaultProxy : IAsyncDisposable
 
             try
             {
-                await connection.Upstream.ConnectAsync(_targetHost, _targetPort, _stopping.Token).ConfigureAwait(false);
+                var target = _target;
+                await connection.Upstream.ConnectAsync(target.Host, target.Port, _stopping.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
@@ -242,4 +258,6 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             }
         }
     }
+
+    private sealed record Target(string Host, int Port);
 }

@@ -502,6 +502,64 @@ public sealed class EdgeGuaranteeTests : ClusterTestBase
         Assert.True(command.LastRoute!.Value.Failed);
     }
 
+    [Fact]
+    public async Task An_endpoint_that_moves_to_a_standby_behind_does_not_vouch_with_the_old_position()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE kv (k int primary key, v text); INSERT INTO kv VALUES (5, 'old')", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        var (ahead, behind) = (cluster.Replicas[0], cluster.Replicas[1]);
+        await behind.ExecuteAsync("SELECT pg_wal_replay_pause()", _ct);
+        await cluster.Primary.ExecuteAsync("UPDATE kv SET v = 'new' WHERE k = 5", _ct);
+        await ahead.WaitForReplayAsync(await cluster.Primary.GetLsnAsync(_ct), TimeSpan.FromSeconds(30), _ct);
+
+        // One address for "the replicas" (a virtual IP, a pooler), first reaching the standby that is ahead.
+        var endpoint = cluster.CreateProxy(ahead);
+        var hosts = $"{cluster.Primary.Address}:{cluster.Primary.Port},{endpoint.Address}:{endpoint.Port}";
+        var builder = new ReplicatedDataSourceBuilder(new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Host = hosts }.ConnectionString);
+        builder.Options.TopologyProbeInterval = TimeSpan.FromMinutes(5);
+        builder.Options.MaxProbeBackoff = TimeSpan.FromMinutes(5);
+        await using var dataSource = builder.Build();
+        await dataSource.WaitForTopologyAsync(_ct);
+
+        var session = new ConsistencySession();
+        await using (var connection = dataSource.CreateConnection(session))
+        {
+            Assert.Equal("new", await connection.ExecuteScalarAsync<string>("SELECT v FROM kv WHERE k = 5"));
+            Assert.Equal(HostRole.Replica, connection.LastRoute!.Value.Role);
+        }
+
+        await dataSource.RefreshTopologyAsync(_ct);
+
+        // The address now reaches the standby that is behind; the monitor's next probes see its position go back.
+        endpoint.Retarget(behind.Address, behind.Port);
+        await dataSource.RefreshTopologyAsync(_ct);
+        await dataSource.RefreshTopologyAsync(_ct);
+        for (var i = 0; i < 5; i++)
+        {
+            await using var connection = dataSource.CreateConnection(session);
+            Assert.Equal("new", await connection.ExecuteScalarAsync<string>("SELECT v FROM kv WHERE k = 5"));
+        }
+    }
+
+    [Fact]
+    public async Task A_writing_function_an_extension_installs_into_pg_catalog_goes_to_the_primary()
+    {
+        var (cluster, dataSource) = await LaggingClusterAsync(TimeSpan.Zero);
+        await using var _ = dataSource;
+        await cluster.Primary.ExecuteAsync("CREATE EXTENSION adminpack", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        await using var fresh = await CreateDataSourceAsync(cluster);
+        await using var connection = await fresh.OpenConnectionAsync(_ct);
+        var file = $"routingdata-adminpack-{Guid.NewGuid():N}.txt";
+
+        // pg_file_write lives in pg_catalog but was created after initdb: a user function, VOLATILE.
+        await connection.ExecuteScalarAsync<long>($"SELECT pg_catalog.pg_file_write('{file}', 'x', false)");
+        Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
+        Assert.Equal("volatile function pg_catalog.pg_file_write", connection.LastRoute!.Value.Detail);
+        await connection.ExecuteScalarAsync<int>($"SELECT pg_catalog.pg_file_unlink('{file}')::int");
+    }
+
     private async Task<(PostgresCluster Cluster, ReplicatedDataSource DataSource)> LaggingClusterAsync(TimeSpan delay, Action<ReplicatedDataSourceBuilder>? configure = null)
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
