@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using RoutingData.Routing;
 using RoutingData.Topology;
+using RoutingData.Sql;
 
 namespace RoutingData;
 

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using RoutingData.Routing;
+using RoutingData.Sql;
 
 namespace RoutingData.Benchmarks;
 

@@ -1,3 +1,4 @@
+using RoutingData.Sql;
 namespace RoutingData.Routing;
 
 /// <summary>Small shared rules of routing.</summary>

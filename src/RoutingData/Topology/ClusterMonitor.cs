@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 using RoutingData.Routing;
+using RoutingData.Sql;
 
 namespace RoutingData.Topology;
 

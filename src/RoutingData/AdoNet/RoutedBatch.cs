@@ -4,6 +4,7 @@ using Npgsql;
 using RoutingData.Internal;
 using RoutingData.Consistency;
 using RoutingData.Routing;
+using RoutingData.Sql;
 
 namespace RoutingData;
 

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>
 /// Decides what a function call may do. Precedence: user overrides (writing beats read-only) &gt; built-in deny lists

@@ -1,7 +1,8 @@
 using RoutingData.Routing;
 using Xunit;
+using RoutingData.Sql;
 
-namespace RoutingData.Tests.Routing;
+namespace RoutingData.Tests.Sql;
 
 /// <summary>What a function call may do: defaults, pg_proc knowledge and overrides.</summary>
 public sealed class FunctionCatalogTests

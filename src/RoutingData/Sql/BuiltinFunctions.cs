@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>What the driver knows about PostgreSQL's own functions without asking a server.</summary>
 internal static class BuiltinFunctions

@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>Where a statement may run, as decided by <see cref="StatementClassifier"/>.</summary>
 internal enum StatementKind : byte

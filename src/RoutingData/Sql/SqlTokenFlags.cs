@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>Details of a quoted identifier needed to recover its name.</summary>
 [Flags]

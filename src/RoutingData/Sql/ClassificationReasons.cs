@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>The fixed <see cref="StatementClassification.Reason"/> texts, shared so a classification does not allocate them.</summary>
 internal static class ClassificationReasons

@@ -1,7 +1,8 @@
 using RoutingData.Routing;
 using Xunit;
+using RoutingData.Sql;
 
-namespace RoutingData.Tests.Routing;
+namespace RoutingData.Tests.Sql;
 
 /// <summary>The per-text cache: repeated texts are not classified again, and it stays bounded.</summary>
 public sealed class StatementClassifierCacheTests

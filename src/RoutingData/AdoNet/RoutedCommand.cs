@@ -5,6 +5,7 @@ using Npgsql;
 using RoutingData.Consistency;
 using RoutingData.Internal;
 using RoutingData.Routing;
+using RoutingData.Sql;
 
 namespace RoutingData;
 

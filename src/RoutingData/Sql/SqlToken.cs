@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>One token: a position in the SQL text, never a copy of it.</summary>
 /// <remarks>

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>
 /// A PostgreSQL lexer over a span: positions only, no allocation per token. It skips whitespace and comments

@@ -1,8 +1,9 @@
 using System.Text;
 using RoutingData.Routing;
 using Xunit;
+using RoutingData.Sql;
 
-namespace RoutingData.Tests.Routing;
+namespace RoutingData.Tests.Sql;
 
 /// <summary>
 /// The classifier's fast path (simple tokens lexed inline, 64-character bit masks, vector key word lookup) must agree

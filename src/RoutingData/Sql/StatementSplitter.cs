@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>
 /// Splits a multi-statement text at its top-level semicolons, so it can be sent as batch commands (Npgsql

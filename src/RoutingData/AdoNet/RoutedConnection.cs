@@ -8,6 +8,7 @@ using RoutingData.Internal;
 using RoutingData.Consistency;
 using RoutingData.Routing;
 using RoutingData.Topology;
+using RoutingData.Sql;
 
 namespace RoutingData;
 

@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>The SQL key words the classifier cares about; every other word is <see cref="None"/>.</summary>
 internal enum SqlKeyword : byte

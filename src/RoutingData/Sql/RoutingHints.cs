@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>Finds a <c>routing:xxx</c> hint in the text of a comment.</summary>
 internal static class RoutingHints

@@ -1,7 +1,8 @@
 using RoutingData.Routing;
 using Xunit;
+using RoutingData.Sql;
 
-namespace RoutingData.Tests.Routing;
+namespace RoutingData.Tests.Sql;
 
 /// <summary>The Reason text says why, for logs and diagnostics.</summary>
 public sealed class ClassificationReasonTests

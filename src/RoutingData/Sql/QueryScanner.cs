@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>
 /// Looks through the tokens of a query (SELECT, VALUES, TABLE, WITH, SHOW, a parenthesised query, or the query of

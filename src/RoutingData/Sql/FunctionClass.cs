@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>What calling a function may do, as far as routing is concerned.</summary>
 internal enum FunctionClass : byte

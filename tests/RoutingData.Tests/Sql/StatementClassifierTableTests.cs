@@ -1,7 +1,8 @@
 using RoutingData.Routing;
 using Xunit;
+using RoutingData.Sql;
 
-namespace RoutingData.Tests.Routing;
+namespace RoutingData.Tests.Sql;
 
 /// <summary>Statement texts and where they must run: the classifier's behaviour as one table.</summary>
 public sealed class StatementClassifierTableTests

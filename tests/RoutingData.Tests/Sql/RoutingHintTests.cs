@@ -1,7 +1,8 @@
 using RoutingData.Routing;
 using Xunit;
+using RoutingData.Sql;
 
-namespace RoutingData.Tests.Routing;
+namespace RoutingData.Tests.Sql;
 
 /// <summary>Routing hints in comments: each value, first wins, never from literals, never changes the kind.</summary>
 public sealed class RoutingHintTests

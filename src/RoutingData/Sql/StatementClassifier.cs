@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>
 /// Decides whether a SQL text is provably read-only (may run on a hot-standby replica) or must go to the primary.

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Text;
 
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>
 /// Recognises <see cref="SqlKeyword"/>s without allocating: a perfect hash (generated: no two of the 175 key words

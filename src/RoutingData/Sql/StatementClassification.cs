@@ -1,6 +1,6 @@
 using System.Data;
 
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>The verdict on one SQL text: where it may run, why, and any routing hint found in its comments.</summary>
 internal readonly struct StatementClassification

@@ -1,4 +1,4 @@
-namespace RoutingData.Routing;
+namespace RoutingData.Sql;
 
 /// <summary>The lexical class of a <see cref="SqlToken"/>.</summary>
 internal enum SqlTokenKind : byte
