@@ -20,13 +20,30 @@ internal static class BuiltinFunctions
         "pg_create_physical_replication_slot", "pg_create_logical_replication_slot", "pg_drop_replication_slot",
         "pg_copy_physical_replication_slot", "pg_copy_logical_replication_slot", "pg_replication_slot_advance",
         "pg_logical_slot_get_changes", "pg_logical_slot_get_binary_changes",
+
+        // Logical decoding, even peeking, cannot run during recovery (before PostgreSQL 16: not on a standby at all).
+        "pg_logical_slot_peek_changes", "pg_logical_slot_peek_binary_changes",
         "pg_backup_start", "pg_backup_stop", "pg_start_backup", "pg_stop_backup",
         "lo_create", "lo_creat", "lo_import", "lo_export", "lo_unlink", "lo_put", "lo_from_bytea", "lowrite", "lo_truncate",
         "lo_truncate64", "lo_open",
         "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list",
         "pg_import_system_collations", "dblink_exec",
+
+        // Assigns an OID: a standby refuses with XX000 "cannot assign OIDs during recovery".
+        "pg_nextoid",
         "pg_restore_relation_stats", "pg_restore_attribute_stats", "pg_clear_relation_stats", "pg_clear_attribute_stats",
         "pg_set_relation_stats", "pg_set_attribute_stats",
+    ];
+
+    /// <summary>
+    /// The names of <see cref="Writing"/> (and of the writing prefixes) that pg_proc marks IMMUTABLE or STABLE: the
+    /// planner may run them while only planning (EXPLAIN without ANALYZE), and a standby refuses some of them even then.
+    /// All the others are VOLATILE.
+    /// </summary>
+    public static readonly string[] WritingNotVolatile =
+    [
+        "txid_current", "txid_current_if_assigned", "pg_current_xact_id", "pg_current_xact_id_if_assigned",
+        "pg_walfile_name", "pg_walfile_name_offset", "pg_replication_origin_oid",
     ];
 
     /// <summary>Name prefixes that are always writing (pg_stat_reset, pg_stat_reset_shared, pg_replication_origin_create, …).</summary>

@@ -15,6 +15,8 @@ internal static class ClassificationReasons
     public const string ExplainAnalyze = "EXPLAIN ANALYZE";
     public const string ExplainAnalyzeOfWrite = "EXPLAIN ANALYZE of a write";
     public const string ExplainExecute = "EXPLAIN EXECUTE";
+    public const string ExplainCreatesRelation = "EXPLAIN of a statement that creates a relation";
+    public const string ExplainPlansCall = "EXPLAIN of a call the planner may run";
     public const string Copy = "COPY";
     public const string CopyFrom = "COPY FROM";
     public const string CopyTo = "COPY TO";

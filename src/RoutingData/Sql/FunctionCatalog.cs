@@ -15,10 +15,17 @@ internal sealed class FunctionCatalog
 
     // Objects made by initdb have OIDs below FirstNormalObjectId (16384): anything above came later, from a user or
     // an extension, even when it was installed into pg_catalog (adminpack's pg_file_write).
+    // An aggregate's own provolatile means nothing (CREATE AGGREGATE always records IMMUTABLE): what it does is what its
+    // support functions do, so it counts as VOLATILE when any of them is.
     private const string PgProcQuery =
-        "SELECT n.nspname, p.proname, p.provolatile, p.oid < 16384 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace";
+        "SELECT n.nspname, p.proname, "
+        + "CASE WHEN p.prokind = 'a' AND EXISTS (SELECT FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc f ON f.oid IN "
+        + "(a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) "
+        + "WHERE a.aggfnoid = p.oid AND f.provolatile = 'v') THEN 'v'::\"char\" ELSE p.provolatile END, "
+        + "p.oid < 16384 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace";
 
     private static readonly FunctionNameTable Deny = BuildDenyTable();
+    private static readonly FunctionNameTable DenyNotVolatile = BuildTable(BuiltinFunctions.WritingNotVolatile, FunctionClass.Writing);
     private static readonly FunctionNameTable Allow = BuildTable(BuiltinFunctions.ReadOnly, FunctionClass.ReadOnly);
 
     // Unqualified names: every source merged once, in precedence order, so a lookup is one probe.
@@ -166,6 +173,21 @@ internal sealed class FunctionCatalog
 
         return BuiltinFunctions.HasWritingPrefixIgnoringCase(name) ? FunctionClass.Writing : FunctionClass.Unknown;
     }
+
+    /// <summary>
+    /// Whether a call of <paramref name="name"/> (as stored in pg_proc), classified <paramref name="kind"/>, may run while
+    /// a statement is only planned (EXPLAIN): the planner folds IMMUTABLE calls and runs STABLE ones to estimate, never
+    /// VOLATILE ones. Read-only calls do not matter; user VOLATILE functions and the VOLATILE built-ins of the deny lists
+    /// never run; built-ins that are not VOLATILE (txid_current, pg_walfile_name, …), functions named in the overrides
+    /// (their volatility is not known here) and unknown ones may.
+    /// </summary>
+    public bool MayRunWhenPlanned(FunctionClass kind, ReadOnlySpan<char> name) => kind switch
+    {
+        FunctionClass.ReadOnly or FunctionClass.Volatile => false,
+        FunctionClass.Writing or FunctionClass.SessionState =>
+            _overrides.TryGetValue(name, out _) || DenyNotVolatile.TryGetValue(name, out _) || !(Deny.TryGetValue(name, out _) || BuiltinFunctions.HasWritingPrefix(name)),
+        _ => true,
+    };
 
     /// <summary>ASCII lower case into <paramref name="buffer"/>, as PostgreSQL folds unquoted identifiers in UTF-8.</summary>
     internal static ReadOnlySpan<char> FoldCase(ReadOnlySpan<char> text, Span<char> buffer)

@@ -55,6 +55,12 @@ internal ref struct QueryScanner
     private ulong _groupBy;
     private ulong _operatorParens;
 
+    // A "." whose next token was not taken yet when the "." was (see AcceptDot), or -1.
+    private int _pendingDot = -1;
+
+    // The token index of the last INSERT or MERGE that starts a statement (not a label: AS insert, t.merge), or -1.
+    private int _insertOrMerge = -1;
+
     public QueryScanner(ReadOnlySpan<char> sql, FunctionCatalog catalog)
     {
         _sql = sql;
@@ -66,6 +72,18 @@ internal ref struct QueryScanner
 
     /// <summary>The first reason the query leaves session state behind (and so pins), or null.</summary>
     public string? SessionReason { get; private set; }
+
+    /// <summary>Whether the query has an INTO that is not INSERT INTO or MERGE INTO: SELECT … INTO makes a table.</summary>
+    public bool SelectInto { get; private set; }
+
+    /// <summary>
+    /// Whether the query calls a function that the planner may run (an IMMUTABLE or STABLE one, or one not known) and that
+    /// is not known to be read-only: then even planning it (EXPLAIN) may be refused by a standby.
+    /// </summary>
+    public bool MayRunWhenPlanned { get; private set; }
+
+    /// <summary>Check every call, also after one that pins: for EXPLAIN, which needs <see cref="MayRunWhenPlanned"/> of all of them.</summary>
+    public bool CheckEveryCall { get; set; }
 
     /// <summary>Tokens taken so far. A caller that writes entries into <see cref="Ring"/> itself keeps this up to date.</summary>
     internal int Count
@@ -81,7 +99,7 @@ internal ref struct QueryScanner
     /// <summary>
     /// The first of <see cref="MaxEvents"/> places for events (see <see cref="Event"/>) that a caller who writes the
     /// ring itself leaves for <see cref="ProcessEvents"/>, in order: every "(", every ")" that may close OPERATOR(…)
-    /// (see <see cref="OperatorParens"/>), and the words that <see cref="MayBeClauseKeyword"/> and
+    /// (see <see cref="OperatorParens"/>), every ".", and the words that <see cref="MayBeClauseKeyword"/> and
     /// <see cref="MayEndClauseKeyword"/> let through.
     /// </summary>
     [UnscopedRef]
@@ -138,6 +156,11 @@ internal ref struct QueryScanner
     {
         Push(Entry(token.Kind, token.Start, token.Length, token.Flags));
         var index = _count - 1;
+        if (_pendingDot >= 0)
+        {
+            ResolvePendingDot();
+        }
+
         switch (token.Kind)
         {
             case SqlTokenKind.Identifier when ClauseKeywords[(int)token.Keyword]:
@@ -149,6 +172,18 @@ internal ref struct QueryScanner
             case SqlTokenKind.RightParen:
                 CloseParen(index, level);
                 break;
+            case SqlTokenKind.Dot:
+                AcceptDot(index);
+                break;
+        }
+    }
+
+    /// <summary>Acts on what is still pending once every token has been taken: call before reading the reasons.</summary>
+    public void Complete()
+    {
+        if (_pendingDot >= 0)
+        {
+            ResolvePendingDot();
         }
     }
 
@@ -161,6 +196,11 @@ internal ref struct QueryScanner
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal void ProcessEvents(int count)
     {
+        if (_pendingDot >= 0)
+        {
+            ResolvePendingDot();
+        }
+
         for (var n = 0; n < count; n++)
         {
             var value = _events[n];
@@ -173,6 +213,9 @@ internal ref struct QueryScanner
                     break;
                 case SqlTokenKind.RightParen:
                     CloseParen(index, level);
+                    break;
+                case SqlTokenKind.Dot:
+                    AcceptDot(index);
                     break;
                 default:
                     AcceptClauseCandidate(index, level);
@@ -310,6 +353,14 @@ internal ref struct QueryScanner
         switch (keyword)
         {
             case SqlKeyword.Insert or SqlKeyword.Update or SqlKeyword.Delete or SqlKeyword.Merge:
+                // A statement starts at the start, after "(", or after ")" that ends a CTE; elsewhere INSERT and MERGE are
+                // labels (SELECT 1 insert INTO TEMP t), which still count as writes here, conservatively.
+                if (keyword is SqlKeyword.Insert or SqlKeyword.Merge
+                    && (prevKind is SqlTokenKind.None or SqlTokenKind.LeftParen || (prevKind == SqlTokenKind.RightParen && inLevel && Bit(_cteLists, level))))
+                {
+                    _insertOrMerge = index;
+                }
+
                 Write(level > 0 ? ClassificationReasons.DataModifyingCte : ClassificationReasons.ForKeyword(keyword));
                 EndCteList(level);
                 break;
@@ -317,9 +368,11 @@ internal ref struct QueryScanner
                 EndCteList(level);
                 break;
             case SqlKeyword.Into:
-                // INSERT INTO / MERGE INTO already write. SELECT INTO creates a table, a temp one (INTO TEMP) lives in the session.
-                if (!Is(prev, SqlKeyword.Insert) && !Is(prev, SqlKeyword.Merge))
+                // INSERT INTO / MERGE INTO already write. SELECT INTO creates a table, a temp one (INTO TEMP) lives in the session;
+                // so does SELECT 1 AS insert INTO TEMP t, where insert is a label.
+                if (_insertOrMerge != index - 1)
                 {
+                    SelectInto = true;
                     Pin(ClassificationReasons.SelectInto);
                 }
 
@@ -403,6 +456,112 @@ internal ref struct QueryScanner
         }
     }
 
+    /// <summary>
+    /// ".", token <paramref name="index"/>: the name after it may call a function of the row before it (attribute
+    /// notation: <c>t.f</c> and <c>(t).f</c> are <c>f(t)</c> when t has no column f). Checked as soon as that name is taken.
+    /// </summary>
+    private void AcceptDot(int index)
+    {
+        if (index + 1 < _count)
+        {
+            CheckAttribute(index + 1);
+        }
+        else
+        {
+            _pendingDot = index;
+        }
+    }
+
+    private void ResolvePendingDot()
+    {
+        var dot = _pendingDot;
+        if (dot + 1 < _count)
+        {
+            _pendingDot = -1;
+            CheckAttribute(dot + 1);
+        }
+    }
+
+    /// <summary>
+    /// Token <paramref name="index"/> follows a ".": if it is a name the catalog knows as a function that is not
+    /// read-only, and it is neither called ("(" follows, checked as a call) nor part of a relation or type name (after
+    /// JOIN, INTO, ::, AS, …), it may be that function applied to the row: as much as a call. Names the catalog does
+    /// not know are columns (a function made since the catalog was read shows up as an unknown call elsewhere).
+    /// </summary>
+    private void CheckAttribute(int index)
+    {
+        var entry = At(index);
+        switch (KindOf(entry))
+        {
+            case SqlTokenKind.Identifier:
+                // The common case: a column (unknown to the catalog), looked up without copying it.
+                var text = _sql.Slice(StartOf(entry), LengthOf(entry));
+                if (text.Length <= MaxNameLength && _catalog.ClassifyUnquoted(text) is var kind && IsAttributeCall(kind, entry, index))
+                {
+                    Report(kind, default, FunctionCatalog.FoldCase(text, stackalloc char[text.Length]));
+                }
+
+                break;
+            case SqlTokenKind.QuotedIdentifier:
+                Span<char> buffer = stackalloc char[MaxNameLength];
+                if (TryResolve(entry, buffer, out var name) && _catalog.Classify(name, default, nameQuoted: true) is var quotedKind
+                    && IsAttributeCall(quotedKind, entry, index))
+                {
+                    Report(quotedKind, default, name);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Whether the name of <paramref name="entry"/>, token <paramref name="index"/>, classified <paramref name="kind"/>, is a call that matters.</summary>
+    private readonly bool IsAttributeCall(FunctionClass kind, ulong entry, int index) =>
+        kind is not (FunctionClass.ReadOnly or FunctionClass.Unknown) && !IsCalled(entry) && !NamesRelationOrType(index);
+
+    /// <summary>Whether "(" follows the token of <paramref name="entry"/>: then it is a call, checked as one.</summary>
+    private readonly bool IsCalled(ulong entry)
+    {
+        var peek = new SqlLexer(_sql) { Position = StartOf(entry) + LengthOf(entry) };
+        return peek.Next(out var next) && next.Kind == SqlTokenKind.LeftParen;
+    }
+
+    /// <summary>Whether the dotted name that ends with token <paramref name="index"/> follows a word that makes it a relation or type name.</summary>
+    private readonly bool NamesRelationOrType(int index)
+    {
+        var first = index;
+        while (true)
+        {
+            var before = first - 1;
+            while (!Forgotten(before) && KindOf(At(before)) == SqlTokenKind.Dot)
+            {
+                before--;
+            }
+
+            if (Forgotten(before))
+            {
+                return false;
+            }
+
+            if (!IsName(At(before)))
+            {
+                // (t).f, (t.*).f: an expression.
+                return false;
+            }
+
+            first = before;
+            if (Forgotten(first - 1) || KindOf(At(first - 1)) != SqlTokenKind.Dot)
+            {
+                break;
+            }
+        }
+
+        // Not FROM: it also sits inside expressions (x IS DISTINCT FROM t.f, SUBSTRING(a FROM t.f), EXTRACT(… FROM t.f)).
+        var context = At(first - 1);
+        return KindOf(context) == SqlTokenKind.Cast
+            || KeywordOf(context) is SqlKeyword.Join or SqlKeyword.Only or SqlKeyword.Table or SqlKeyword.Into or SqlKeyword.Update
+                or SqlKeyword.Using or SqlKeyword.As;
+    }
+
     /// <summary>")", token <paramref name="index"/>, at <paramref name="level"/> (the level outside it).</summary>
     private void CloseParen(int index, int level)
     {
@@ -416,7 +575,7 @@ internal ref struct QueryScanner
     private void OpenParen(int index, int level)
     {
         var prev = At(index - 1);
-        if (IsName(prev) && SessionReason is null && !IsReadOnlyFunction(index - 1))
+        if (IsName(prev) && (SessionReason is null || CheckEveryCall) && !IsReadOnlyFunction(index - 1))
         {
             var name = FindName(index - 1);
             if (name.Forgotten || IsFunctionCall(level, name))
@@ -580,7 +739,7 @@ internal ref struct QueryScanner
     {
         if (name.Parts > 3 || name.Forgotten)
         {
-            Pin(ClassificationReasons.UnknownFunction);
+            PinUnknown();
             return;
         }
 
@@ -591,7 +750,7 @@ internal ref struct QueryScanner
             var text = _sql.Slice(StartOf(name.Last), LengthOf(name.Last));
             if (text.Length > MaxNameLength)
             {
-                Pin(ClassificationReasons.UnknownFunction);
+                PinUnknown();
                 return;
             }
 
@@ -607,7 +766,7 @@ internal ref struct QueryScanner
         Span<char> nameBuffer = stackalloc char[MaxNameLength];
         if (!TryResolve(name.Last, nameBuffer, out var resolved))
         {
-            Pin(ClassificationReasons.UnknownFunction);
+            PinUnknown();
             return;
         }
 
@@ -615,7 +774,7 @@ internal ref struct QueryScanner
         scoped ReadOnlySpan<char> schema = default;
         if (name.Parts > 1 && !TryResolve(name.Qualifier, stackalloc char[MaxNameLength], out schema))
         {
-            Pin(ClassificationReasons.UnknownFunction);
+            PinUnknown();
             return;
         }
 
@@ -626,8 +785,20 @@ internal ref struct QueryScanner
         }
     }
 
+    /// <summary>A call of a function whose name cannot be resolved: unknown.</summary>
+    private void PinUnknown()
+    {
+        MayRunWhenPlanned = true;
+        Pin(ClassificationReasons.UnknownFunction);
+    }
+
     private void Report(FunctionClass kind, scoped ReadOnlySpan<char> schema, scoped ReadOnlySpan<char> name)
     {
+        if (!MayRunWhenPlanned && _catalog.MayRunWhenPlanned(kind, name))
+        {
+            MayRunWhenPlanned = true;
+        }
+
         switch (kind)
         {
             case FunctionClass.SessionState:

@@ -25,6 +25,13 @@ internal ref struct StatementParser
     // False to feed queries to the scanner token by token from the lexer only: the reference for testing ScanRest.
     private readonly bool _fastPath;
 
+    // What the query last scanned by ScanQuery had: SELECT … INTO; a call the planner may run that is not read-only.
+    private bool _selectInto;
+    private bool _mayRunWhenPlanned;
+
+    // Whether ScanQuery checks every call (EXPLAIN without ANALYZE).
+    private bool _checkEveryCall;
+
     public StatementParser(ReadOnlySpan<char> sql, FunctionCatalog catalog, bool fastPath = true)
     {
         _sql = sql;
@@ -232,7 +239,7 @@ internal ref struct StatementParser
 
     private void ScanQuery(in SqlToken first, string readReason, out StatementKind kind, out string reason)
     {
-        var scanner = new QueryScanner(_sql, _catalog);
+        var scanner = new QueryScanner(_sql, _catalog) { CheckEveryCall = _checkEveryCall };
         scanner.Accept(first, first.Kind == SqlTokenKind.LeftParen ? _depth - 1 : _depth);
         if (_fastPath)
         {
@@ -247,6 +254,8 @@ internal ref struct StatementParser
         }
 
         Verdict(ref scanner, StatementKind.Read, readReason, out kind, out reason);
+        _selectInto = scanner.SelectInto;
+        _mayRunWhenPlanned = scanner.MayRunWhenPlanned;
     }
 
     /// <summary>
@@ -377,6 +386,8 @@ internal ref struct StatementParser
                     Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Comma, i, 1);
                     continue;
                 case SqlLexer.Period when i + 1 >= length || !char.IsAsciiDigit(Unsafe.Add(ref chars, offset + 1)):
+                    // The name after it may be a function of the row (attribute notation): an event.
+                    Unsafe.Add(ref events, pending++) = QueryScanner.Event(count, depth);
                     Unsafe.Add(ref ring, (nint)(uint)(count++ & (QueryScanner.RingSize - 1))) = QueryScanner.Entry(SqlTokenKind.Dot, i, 1);
                     continue;
                 case SqlLexer.LeftParen:
@@ -616,6 +627,7 @@ internal ref struct StatementParser
 
     private static void Verdict(ref QueryScanner scanner, StatementKind baseKind, string baseReason, out StatementKind kind, out string reason)
     {
+        scanner.Complete();
         if (scanner.SessionReason is { } session)
         {
             (kind, reason) = (StatementKind.SessionState, session);
@@ -713,10 +725,7 @@ internal ref struct StatementParser
 
         if (!analyze)
         {
-            // EXPLAIN EXECUTE needs the prepared statement, which lives in the primary's session.
-            (kind, reason) = token.Is(SqlKeyword.Execute)
-                ? (StatementKind.Write, ClassificationReasons.ExplainExecute)
-                : (StatementKind.Read, ClassificationReasons.Explain);
+            ClassifyPlainExplain(token, out kind, out reason);
             return;
         }
 
@@ -729,6 +738,40 @@ internal ref struct StatementParser
         {
             reason = ClassificationReasons.ExplainAnalyze;
         }
+    }
+
+    /// <summary>
+    /// EXPLAIN without ANALYZE of <paramref name="first"/>…: the statement is only planned, so a read, except that
+    /// <list type="bullet">
+    /// <item>EXPLAIN EXECUTE needs the prepared statement, which lives in the primary's session;</item>
+    /// <item>planning CREATE TABLE … AS or SELECT … INTO resolves the new relation's schema, which for a temporary one a
+    /// standby refuses ("cannot create temporary tables during recovery");</item>
+    /// <item>the planner folds IMMUTABLE calls and runs STABLE ones to estimate (txid_current() in a WHERE clause,
+    /// pg_walfile_name('0/1'), a function in generate_series' arguments): a call that may run then and is not known to be
+    /// read-only makes it a write.</item>
+    /// </list>
+    /// </summary>
+    private void ClassifyPlainExplain(in SqlToken first, out StatementKind kind, out string reason)
+    {
+        if (first.Is(SqlKeyword.Execute))
+        {
+            (kind, reason) = (StatementKind.Write, ClassificationReasons.ExplainExecute);
+            return;
+        }
+
+        if (first.Is(SqlKeyword.Create))
+        {
+            (kind, reason) = (StatementKind.Write, ClassificationReasons.ExplainCreatesRelation);
+            return;
+        }
+
+        // The whole statement through the scanner (a query, DML, DECLARE): only what it finds about calls and INTO counts.
+        _checkEveryCall = true;
+        ScanQuery(first, ClassificationReasons.Explain, out _, out _);
+        _checkEveryCall = false;
+        (kind, reason) = _selectInto ? (StatementKind.Write, ClassificationReasons.ExplainCreatesRelation)
+            : _mayRunWhenPlanned ? (StatementKind.Write, ClassificationReasons.ExplainPlansCall)
+            : (StatementKind.Read, ClassificationReasons.Explain);
     }
 
     /// <summary>

@@ -58,6 +58,11 @@ public sealed class ScanFastPathTests
         "SELECT ñame(1), 名前(2), \"x\"(3), sélect(4) FROM t",
         "SELECT e'x', E'\\'', u&'x', U&\"y\", b'1', X'f', n'z', ex'y' FROM t",
         "WITH a AS (SELECT 1) SELECT * FROM a GROUP BY CUBE(x), ROLLUP(y) HAVING count(*) > 1 ORDER BY 1 LIMIT 2 OFFSET 3",
+        "SELECT t.my_write_fn, (t).my_write_fn, t.\"my_write_fn\", s.t.my_write_fn, (t.*).my_write_fn FROM s.my_write_fn t JOIN s.nextval ON true",
+        "SELECT x.my_read_fn, x.nextval, x.lower, x::s.my_write_fn, CAST(x AS s.my_write_fn), my_fn(1) FROM t x ORDER BY x.my_write_fn",
+        "SELECT 1 AS insert INTO TEMP a, t.merge INTO b, 1 insert INTO c, (1) merge INTO d FROM t",
+        "EXPLAIN SELECT t.id, nextval('s'), txid_current(), my_fn(1) FROM t WHERE t.a = pg_walfile_name('0/1')",
+        "EXPLAIN SELECT set_config('a', 'b', false), t.my_write_fn, 1 AS merge INTO TEMP x FROM t",
     ];
 
     public static TheoryData<string> Texts()

@@ -450,6 +450,53 @@ public sealed class StatementClassifierTableTests
         { "\"SELECT\" 1", Write },
         { "42", Write },
 
+        // ---- Found by the differential test against a hot standby (ClassifierDifferentialTests) ----
+        // Attribute notation: t.f and (t).f call f(t) when t has no column f.
+        { "SELECT t.my_write_fn FROM t", Write },
+        { "SELECT (t).my_write_fn FROM t", Write },
+        { "SELECT t.\"my_write_fn\" FROM t", Write },
+        { "SELECT s.t.my_write_fn FROM s.t", Write },
+        { "SELECT (t.*).my_write_fn FROM t", Write },
+        { "SELECT id FROM t WHERE t.MY_WRITE_FN > 0 ORDER BY t.my_write_fn", Write },
+        { "SELECT t.nextval FROM t", Write },
+        { "SELECT t.my_read_fn, t.lower, t.id, t.my_func FROM t", Read },
+        { "SELECT 1 FROM t WHERE 1 IS DISTINCT FROM t.my_write_fn", Write },
+        { "SELECT substring(t.a FROM t.my_write_fn) FROM t", Write },
+        { "SELECT * FROM s.my_write_fn", Write },
+        { "SELECT * FROM t JOIN s.my_write_fn ON true", Read },
+        { "SELECT * FROM ONLY s.my_write_fn", Read },
+        { "SELECT x::s.my_write_fn, CAST(x AS s.my_write_fn) FROM t", Read },
+
+        // Built-ins a standby refuses: pg_nextoid assigns an OID, logical decoding cannot run during recovery.
+        { "SELECT pg_nextoid('pg_class', 'oid', 'pg_class_oid_index')", Write },
+        { "SELECT * FROM pg_logical_slot_peek_changes('s', NULL, NULL)", Write },
+        { "SELECT count(*) FROM pg_catalog.pg_logical_slot_peek_binary_changes('s', NULL, NULL)", Write },
+
+        // INTO after a label named insert or merge is SELECT INTO, not INSERT INTO.
+        { "SELECT 1 AS merge INTO new_t FROM t", SessionState },
+        { "SELECT 1 AS insert INTO TEMP new_t", SessionState },
+        { "SELECT t.insert INTO new_t FROM t", SessionState },
+        { "SELECT 1 insert INTO TEMP new_t", SessionState },
+        { "SELECT (1) merge INTO TEMP new_t", SessionState },
+        { "WITH x AS (SELECT 1) MERGE INTO t USING x ON true WHEN MATCHED THEN DELETE", Write },
+
+        // EXPLAIN without ANALYZE: planning resolves a new relation's schema (a temporary one is refused), folds
+        // IMMUTABLE calls and runs STABLE ones to estimate.
+        { "EXPLAIN SELECT * INTO TEMP new_t FROM t", Write },
+        { "EXPLAIN SELECT 1 AS merge INTO TEMP new_t", Write },
+        { "EXPLAIN CREATE TEMP TABLE new_t AS SELECT 1", Write },
+        { "EXPLAIN CREATE TABLE new_t AS SELECT 1", Write },
+        { "EXPLAIN SELECT * FROM t WHERE id = txid_current()", Write },
+        { "EXPLAIN SELECT pg_walfile_name('0/1')", Write },
+        { "EXPLAIN SELECT * FROM generate_series(1, length(pg_replication_origin_oid('x')::text))", Write },
+        { "EXPLAIN UPDATE t SET a = 1 WHERE id = pg_current_xact_id()::text::int", Write },
+        { "EXPLAIN SELECT set_config('a', 'b', false), txid_current()", Write },
+        { "EXPLAIN DECLARE c CURSOR FOR SELECT txid_current()", Write },
+        { "EXPLAIN SELECT my_func(1)", Write },
+        { "EXPLAIN SELECT my_write_fn(1)", Write },
+        { "EXPLAIN SELECT nextval('s'), setval('s', 1), pg_advisory_lock(1), lower('x') FROM t", Read },
+        { "EXPLAIN DELETE FROM t WHERE a = lower('x') RETURNING nextval('s')", Read },
+
         // ---- Multiple statements ----
         { "SELECT 1; SELECT 2", Read },
         { "SELECT 1; SELECT 2;", Read },
