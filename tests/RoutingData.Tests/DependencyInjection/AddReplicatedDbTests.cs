@@ -46,18 +46,19 @@ public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : Cluste
         var cluster = UseShared(fixture.Cluster);
         var services = new ServiceCollection();
         services.AddReplicatedDb(cluster.ConnectionString, serviceKey: "orders");
-        services.AddReplicatedDb(o => o.ConnectionString = $"Host=127.0.0.1:{cluster.Primary.Port};Username=postgres;Database=postgres", serviceKey: "single");
+        var single = new Npgsql.NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Host = $"127.0.0.1:{cluster.Primary.Port}" }.ConnectionString;
+        services.AddReplicatedDb(o => o.ConnectionString = single, serviceKey: "single");
         var provider = services.BuildServiceProvider();
 
         var orders = provider.GetRequiredKeyedService<ReplicatedDataSource>("orders");
-        var single = provider.GetRequiredKeyedService<ReplicatedDataSource>("single");
-        Assert.NotSame(orders, single);
+        var singleSource = provider.GetRequiredKeyedService<ReplicatedDataSource>("single");
+        Assert.NotSame(orders, singleSource);
         Assert.Same(orders, provider.GetRequiredKeyedService<DbDataSource>("orders"));
         Assert.Equal(3, orders.GetHosts().Count);
-        Assert.Single(single.GetHosts());
+        Assert.Single(singleSource.GetHosts());
         Assert.Null(provider.GetService<ReplicatedDataSource>());
 
-        await using (var connection = single.CreateConnection())
+        await using (var connection = singleSource.CreateConnection())
         {
             Assert.Equal(cluster.Primary.Port, await connection.ExecuteScalarAsync<int>("SELECT inet_server_port()"));
         }
