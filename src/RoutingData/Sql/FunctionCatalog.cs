@@ -48,7 +48,40 @@ internal sealed class FunctionCatalog
         procByName?.CopyTo(_unqualified, applyWritingPrefixes: true);
         Deny.CopyTo(_unqualified, applyWritingPrefixes: false);
         overrides.CopyTo(_unqualified, applyWritingPrefixes: false);
+        _unqualified.ForEachNotReadOnly(name =>
+        {
+            var key = FilterKey(name[0], name[^1], name.Length);
+            _notReadOnlyFilter[key >> 6] |= 1UL << key;
+        });
     }
+
+    // A 256-bit filter over (first letter, last letter, length) of every name that is not read-only: most names after a
+    // "." (columns) miss it and skip the table lookup. Letters are folded, so quoted names are filtered conservatively.
+    private readonly ulong[] _notReadOnlyFilter = new ulong[4];
+
+    /// <summary>
+    /// False when <paramref name="name"/> (unqualified, as written) is certainly read-only or unknown: not in the table as
+    /// anything else and not under a writing prefix. True means "look it up".
+    /// </summary>
+    public bool MayBeNotReadOnly(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty)
+        {
+            return true;
+        }
+
+        var first = (char)(name[0] | 0x20);
+        if ((first == 'p' || first == 'b') && name.Length >= 13)
+        {
+            return true; // Could be under a writing prefix (pg_stat_reset…, pg_replication_origin_…, binary_upgrade_…).
+        }
+
+        var key = FilterKey(name[0], name[^1], name.Length);
+        return (_notReadOnlyFilter[key >> 6] & (1UL << key)) != 0;
+    }
+
+    private static int FilterKey(char first, char last, int length) =>
+        (((first | 0x20) * 31) + ((last | 0x20) * 7) + length) & 255;
 
     /// <summary>True when built from pg_proc rows (FromPgProc or <see cref="LoadAsync"/>).</summary>
     public bool IsLoadedFromServer => _qualified is not null;

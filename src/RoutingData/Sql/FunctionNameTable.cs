@@ -75,6 +75,18 @@ internal sealed class FunctionNameTable
         return false;
     }
 
+    /// <summary>Calls <paramref name="visit"/> for every name whose class is not <see cref="FunctionClass.ReadOnly"/>.</summary>
+    public void ForEachNotReadOnly(Action<string> visit)
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            if (_values[i] != FunctionClass.ReadOnly)
+            {
+                visit(_keys[i]);
+            }
+        }
+    }
+
     /// <summary>Copies every entry into <paramref name="target"/>, replacing its values; names under a writing prefix become writing if asked.</summary>
     public void CopyTo(FunctionNameTable target, bool applyWritingPrefixes)
     {

@@ -496,7 +496,7 @@ internal ref struct QueryScanner
             case SqlTokenKind.Identifier:
                 // The common case: a column (unknown to the catalog), looked up without copying it.
                 var text = _sql.Slice(StartOf(entry), LengthOf(entry));
-                if (text.Length <= MaxNameLength && _catalog.ClassifyUnquoted(text) is var kind && IsAttributeCall(kind, entry, index))
+                if (text.Length <= MaxNameLength && _catalog.MayBeNotReadOnly(text) && _catalog.ClassifyUnquoted(text) is var kind && IsAttributeCall(kind, entry, index))
                 {
                     Report(kind, default, FunctionCatalog.FoldCase(text, stackalloc char[text.Length]));
                 }
@@ -504,7 +504,7 @@ internal ref struct QueryScanner
                 break;
             case SqlTokenKind.QuotedIdentifier:
                 Span<char> buffer = stackalloc char[MaxNameLength];
-                if (TryResolve(entry, buffer, out var name) && _catalog.Classify(name, default, nameQuoted: true) is var quotedKind
+                if (TryResolve(entry, buffer, out var name) && _catalog.MayBeNotReadOnly(name) && _catalog.Classify(name, default, nameQuoted: true) is var quotedKind
                     && IsAttributeCall(quotedKind, entry, index))
                 {
                     Report(quotedKind, default, name);

@@ -206,6 +206,22 @@ public sealed class FunctionCatalogTests
     }
 
     [Fact]
+    public void The_not_read_only_filter_never_skips_a_name_that_is_not_read_only()
+    {
+        var catalog = FunctionCatalog.FromPgProc(Rows, ["my_read"], ["my_write"]);
+        var names = BuiltinFunctions.Writing.Concat(BuiltinFunctions.SessionState).Concat(["add_audit_row", "mixed", "weird", "lower", "report", "my_write", "pg_stat_reset_anything", "pg_replication_origin_x", "binary_upgrade_y"]);
+        foreach (var name in names)
+        {
+            Assert.True(catalog.MayBeNotReadOnly(name), name);
+            Assert.True(catalog.MayBeNotReadOnly(name.ToUpperInvariant()), name.ToUpperInvariant());
+        }
+
+        // And it does skip most plain column names (the point of it).
+        var columns = new[] { "id", "name", "total", "created_at", "customer_id", "email", "status", "amount", "updated_at", "qty" };
+        Assert.True(columns.Count(c => !catalog.MayBeNotReadOnly(c)) >= 5);
+    }
+
+    [Fact]
     public void Overrides_beat_pg_proc_knowledge()
     {
         var catalog = FunctionCatalog.FromPgProc(Rows, ["add_audit_row"], ["tax_rate"]);
