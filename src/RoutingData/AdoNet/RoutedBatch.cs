@@ -167,12 +167,20 @@ public sealed class RoutedBatch : DbBatch, IRoutedExecutable
         return _connection ?? throw new InvalidOperationException("The batch has no connection.");
     }
 
-    void IRoutedExecutable.OnRefusedByStandby(PostgresException error)
+    void IRoutedExecutable.OnRefusedByStandby(PostgresException error, bool wrote)
     {
         // Npgsql names the batch command that failed: only its text is learned, not its neighbours'.
         if (error.BatchCommand is { CommandType: CommandType.Text } command && _connection is { } connection)
         {
-            connection.ReplicatedDataSource.Classifier.LearnWrite(command.CommandText);
+            var classifier = connection.ReplicatedDataSource.Classifier;
+            if (wrote)
+            {
+                classifier.LearnWrite(command.CommandText);
+            }
+            else
+            {
+                classifier.LearnPrimaryOnly(command.CommandText);
+            }
         }
     }
 

@@ -165,11 +165,19 @@ public sealed class RoutedCommand : DbCommand, IRoutedExecutable
 
     void IRoutedExecutable.OnRouted(in RouteInfo route) => LastRoute = route;
 
-    void IRoutedExecutable.OnRefusedByStandby(PostgresException error)
+    void IRoutedExecutable.OnRefusedByStandby(PostgresException error, bool wrote)
     {
         if (CommandType == CommandType.Text && _connection is { } connection)
         {
-            connection.ReplicatedDataSource.Classifier.LearnWrite(_commandText);
+            var classifier = connection.ReplicatedDataSource.Classifier;
+            if (wrote)
+            {
+                classifier.LearnWrite(_commandText);
+            }
+            else
+            {
+                classifier.LearnPrimaryOnly(_commandText);
+            }
         }
     }
 

@@ -320,6 +320,7 @@ public sealed class RoutedConnection : DbConnection
 
         var background = options.LsnCapture == LsnCaptureMode.Background;
         var refusedByStandby = false;
+        var standbyRetried = false;
         var conflictRetried = false;
         var hostRetried = false;
         for (var attempt = 0; ; attempt++)
@@ -399,17 +400,19 @@ public sealed class RoutedConnection : DbConnection
                 var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
                 decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, position.OnlyReplica, fallback, async, cancellationToken).ConfigureAwait(false);
             }
-            catch (PostgresException e) when (!refusedByStandby && _transaction is null && decision.Role == HostRole.Replica && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+            catch (PostgresException e) when (!standbyRetried && _transaction is null && decision.Role == HostRole.Replica && StandbyRefusal.Is(e, out _))
             {
-                // Nothing ran on the standby: run it where it can write, once. It turned out to write, so from now on it
-                // is a write (capture after its commit, pending mark) that may also have left session state: pin, and
-                // let the classifier remember the text.
+                // Nothing ran on the standby: run it on the primary, once. If it turned out to write, from now on it is a
+                // write (capture after its commit, pending mark) that may also have left session state: pin. Either way
+                // the classifier remembers the text.
+                StandbyRefusal.Is(e, out var wrote);
+                standbyRetried = true;
                 retrying = true;
                 _dataSource.Logger.ReadOnlyRetry(decision.Host.Endpoint.Name, decision.Detail);
                 RoutingDiagnostics.RecordRetry(RoutingReason.ReadOnlyRetry);
-                target.OnRefusedByStandby(e);
-                refusedByStandby = true;
-                _pinnedToPrimary = true;
+                target.OnRefusedByStandby(e, wrote);
+                refusedByStandby = wrote;
+                _pinnedToPrimary |= wrote;
                 decision = Router.RouteWrite(monitor.Snapshot, RoutingReason.ReadOnlyRetry, decision.Detail);
                 requiredReplayLsn = 0;
             }

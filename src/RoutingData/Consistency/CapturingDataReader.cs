@@ -237,11 +237,12 @@ internal sealed class CapturingDataReader : DbDataReader
     }
 
     /// <summary>A standby refused the statement part-way (rows had streamed): it writes, and can no longer be re-run unseen.</summary>
-    private bool IsRefusedWrite(PostgresException e) => _executable is not null && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction;
+    private bool IsRefusedWrite(PostgresException e) => _executable is not null && Routing.StandbyRefusal.Is(e, out _);
 
     private ReplicaRefusedWriteException Refused(PostgresException e)
     {
-        _executable!.OnRefusedByStandby(e);
+        Routing.StandbyRefusal.Is(e, out var wrote);
+        _executable!.OnRefusedByStandby(e, wrote);
         return new ReplicaRefusedWriteException(
             $"The replica refused the statement as a write (25006) after its first rows had been read, so it could not be re-run on the primary unseen; nothing was written. It goes to the primary from now on: run it again. ({e.MessageText})",
             e);

@@ -13,6 +13,6 @@ internal interface IRoutedExecutable
 
     void OnRouted(in RouteInfo route);
 
-    /// <summary>A standby refused the statement with 25006: it writes, whatever its text showed; remember that.</summary>
-    void OnRefusedByStandby(Npgsql.PostgresException error);
+    /// <summary>A standby refused the statement (see <see cref="StandbyRefusal"/>): remember that it needs the primary, and whether it writes.</summary>
+    void OnRefusedByStandby(Npgsql.PostgresException error, bool wrote);
 }

@@ -31,6 +31,7 @@ internal static class ClassificationReasons
     public const string UnknownFunction = "unknown function";
     public const string BackslashInString = "backslash in a string with standard_conforming_strings off";
     public const string RefusedByStandby = "refused by a standby as a write (25006)";
+    public const string StandbyCannotRun = "a standby cannot run it (unlogged or temporary relation)";
     public const string UnbalancedParentheses = "unbalanced parentheses";
     public const string NestingTooDeep = "nesting too deep";
     public const string Unrecognized = "unrecognized statement";

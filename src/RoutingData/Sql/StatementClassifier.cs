@@ -14,7 +14,7 @@ internal sealed class StatementClassifier
     private static int s_versions;
 
     private readonly ConcurrentDictionary<string, StatementClassification> _cache;
-    private readonly ConcurrentDictionary<string, string> _learned = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _learned = new(StringComparer.Ordinal);
     private readonly int _capacity;
     private int _count;
     private int _version = Interlocked.Increment(ref s_versions);
@@ -53,7 +53,15 @@ internal sealed class StatementClassifier
     /// it goes to the primary and pins the connection (its effect could not be seen, so it may also leave session state).
     /// Kept across cache resets and handed to the classifier that replaces this one.
     /// </summary>
-    public void LearnWrite(string sql)
+    public void LearnWrite(string sql) => Learn(sql, wrote: true);
+
+    /// <summary>
+    /// Remembers that a standby cannot serve <paramref name="sql"/> although it writes nothing (it reads an unlogged or
+    /// temporary relation): from now on it goes to the primary, without pinning.
+    /// </summary>
+    public void LearnPrimaryOnly(string sql) => Learn(sql, wrote: false);
+
+    private void Learn(string sql, bool wrote)
     {
         ArgumentNullException.ThrowIfNull(sql);
         if (sql.Length > MaxCachedLength || _learned.Count >= _capacity)
@@ -61,8 +69,8 @@ internal sealed class StatementClassifier
             return;
         }
 
-        _learned[sql] = sql;
-        _cache[sql] = Learned(_cache.TryGetValue(sql, out var previous) ? previous.Hint : null);
+        _learned[sql] = wrote;
+        _cache[sql] = Learned(_cache.TryGetValue(sql, out var previous) ? previous.Hint : null, wrote);
         Interlocked.Exchange(ref _version, Interlocked.Increment(ref s_versions));
     }
 
@@ -70,14 +78,15 @@ internal sealed class StatementClassifier
     public void Inherit(StatementClassifier previous)
     {
         ArgumentNullException.ThrowIfNull(previous);
-        foreach (var sql in previous._learned.Keys)
+        foreach (var (sql, wrote) in previous._learned)
         {
-            _learned[sql] = sql;
+            _learned[sql] = wrote;
         }
     }
 
-    private static StatementClassification Learned(ReadPreference? hint) =>
-        new(StatementKind.SessionState, hint, ClassificationReasons.RefusedByStandby);
+    private static StatementClassification Learned(ReadPreference? hint, bool wrote) => wrote
+        ? new(StatementKind.SessionState, hint, ClassificationReasons.RefusedByStandby)
+        : new(StatementKind.Write, hint, ClassificationReasons.StandbyCannotRun);
 
     /// <summary>Entries in the cache now; for tests.</summary>
     internal int CachedCount => _cache.Count;
@@ -91,9 +100,9 @@ internal sealed class StatementClassifier
         }
 
         var result = ClassifyUncached(sql, Catalog);
-        if (!_learned.IsEmpty && _learned.ContainsKey(sql))
+        if (!_learned.IsEmpty && _learned.TryGetValue(sql, out var learnedWrote))
         {
-            result = Learned(result.Hint);
+            result = Learned(result.Hint, learnedWrote);
         }
         else if (BackslashEscapes && !result.PinsSession && sql.Contains('\\', StringComparison.Ordinal))
         {

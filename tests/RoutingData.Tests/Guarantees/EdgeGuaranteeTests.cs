@@ -560,6 +560,29 @@ public sealed class EdgeGuaranteeTests : ClusterTestBase
         await connection.ExecuteScalarAsync<int>($"SELECT pg_catalog.pg_file_unlink('{file}')::int");
     }
 
+    [Fact]
+    public async Task A_read_a_standby_cannot_serve_runs_on_the_primary_without_pinning_and_is_remembered()
+    {
+        var (cluster, dataSource) = await LaggingClusterAsync(TimeSpan.Zero);
+        await using var _ = dataSource;
+        await cluster.Primary.ExecuteAsync("CREATE UNLOGGED TABLE scratch (k int); INSERT INTO scratch VALUES (1), (2)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+
+        // A standby cannot read an unlogged table (0A000, "… during recovery"): nothing ran there, and it is no write.
+        await using (var connection = await dataSource.OpenConnectionAsync(_ct))
+        {
+            Assert.Equal(2L, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM scratch"));
+            Assert.Equal(RoutingReason.ReadOnlyRetry, connection.LastRoute!.Value.Reason);
+            Assert.False(connection.IsPinnedToPrimary);
+        }
+
+        await using var again = await dataSource.OpenConnectionAsync(_ct);
+        Assert.Equal(2L, await again.ExecuteScalarAsync<long>("SELECT count(*) FROM scratch"));
+        Assert.Equal(HostRole.Primary, again.LastRoute!.Value.Role);
+        Assert.Contains("a standby cannot run it", again.LastRoute!.Value.Detail, StringComparison.Ordinal);
+        Assert.False(again.IsPinnedToPrimary);
+    }
+
     private async Task<(PostgresCluster Cluster, ReplicatedDataSource DataSource)> LaggingClusterAsync(TimeSpan delay, Action<ReplicatedDataSourceBuilder>? configure = null)
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
