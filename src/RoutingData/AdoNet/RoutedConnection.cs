@@ -441,6 +441,27 @@ public sealed class RoutedConnection : DbConnection
                 decision = retry with { Reason = RoutingReason.HostFailureRetry };
                 requiredReplayLsn = 0;
             }
+            catch (Exception e) when (decision.Role == HostRole.Primary && IsHostFailure(e) && (_transaction is not null || !classification.IsRead || refusedByStandby))
+            {
+                // The connection to the primary broke after the command was sent. Never sent again.
+                if (capture.IsActive)
+                {
+                    capture.Failed();
+                }
+
+                if (_transaction is { } lost)
+                {
+                    // The server rolls an open transaction back when its connection goes: nothing of it was committed.
+                    await lost.AbandonAsync(async).ConfigureAwait(false);
+                    throw new TransactionRolledBackException(
+                        $"The connection to {decision.Host.Endpoint.Name} was lost during the transaction, so the server rolled it back; nothing of it was committed. Run it again. ({e.Message})",
+                        e);
+                }
+
+                throw new CommandOutcomeUnknownException(
+                    $"The connection to the primary {decision.Host.Endpoint.Name} was lost after the write was sent: it may or may not have been committed, and it was not sent again. Check before retrying. ({e.Message})",
+                    e);
+            }
             catch (Exception) when (capture.IsActive && capture.Role == HostRole.Primary)
             {
                 // The statement may have committed before the error (a later statement of a batch failed, the

@@ -99,6 +99,12 @@ public sealed class RoutedTransaction : DbTransaction
         {
             await EndCoreAsync(statement, async, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (statement == "COMMIT" && Role == HostRole.Primary && RoutedConnection.IsHostFailure(e))
+        {
+            throw new CommandOutcomeUnknownException(
+                $"The connection to {HostName} was lost after COMMIT was sent: the transaction may or may not have been committed. It was not sent again; check before retrying. ({e.Message})",
+                e);
+        }
         finally
         {
             // Whatever the outcome, the connection is no longer in this transaction.

@@ -39,9 +39,48 @@ public sealed class ReadRetryTests : ClusterTestBase
         await WaitUntilActiveAsync(cluster.Primary, "pg_sleep(1.5)");
         await cluster.Primary.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%INSERT INTO t%' AND pid <> pg_backend_pid()", _ct);
 
-        await Assert.ThrowsAnyAsync<Npgsql.NpgsqlException>(() => write);
+        var error = await Assert.ThrowsAsync<CommandOutcomeUnknownException>(() => write);
+        Assert.False(error.IsTransient);
+        Assert.IsAssignableFrom<Npgsql.NpgsqlException>(error.InnerException);
         Assert.True(connection.LastRoute!.Value.Failed);
         Assert.Equal(0L, await cluster.Primary.ExecuteScalarAsync<long>("SELECT count(*) FROM t", _ct));
+    }
+
+    [Fact]
+    public async Task A_transaction_whose_primary_connection_is_lost_is_reported_rolled_back_and_a_lost_commit_as_unknown()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await cluster.Primary.ExecuteAsync(
+            """
+            CREATE TABLE t (id int);
+            CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+            """,
+            _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+
+        // A statement of the transaction loses its connection: the server rolls the transaction back.
+        await using (var connection = await dataSource.OpenConnectionAsync(_ct))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(_ct);
+            await connection.ExecuteAsync("INSERT INTO t VALUES (1)", transaction: transaction);
+            var statement = connection.ExecuteAsync("INSERT INTO t SELECT 2 FROM pg_sleep(1.5)", transaction: transaction);
+            await WaitUntilActiveAsync(cluster.Primary, "pg_sleep(1.5)");
+            await cluster.Primary.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%SELECT 2 FROM pg_sleep%' AND pid <> pg_backend_pid()", _ct);
+            var error = await Assert.ThrowsAsync<TransactionRolledBackException>(() => statement);
+            Assert.True(error.IsTransient);
+        }
+
+        Assert.Equal(0L, await cluster.Primary.ExecuteScalarAsync<long>("SELECT count(*) FROM t", _ct));
+
+        // The connection dies while COMMIT runs (a deferred trigger ends its own backend): the outcome is unknown to the client.
+        await using (var connection = await dataSource.OpenConnectionAsync(_ct))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(_ct);
+            await connection.ExecuteAsync("CREATE CONSTRAINT TRIGGER die AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die()", transaction: transaction);
+            await connection.ExecuteAsync("INSERT INTO t VALUES (3)", transaction: transaction);
+            var error = await Assert.ThrowsAsync<CommandOutcomeUnknownException>(() => transaction.CommitAsync(_ct));
+            Assert.False(error.IsTransient);
+        }
     }
 
     private async Task<PostgresNode> WaitForActiveQueryAsync(PostgresCluster cluster, string fragment)
