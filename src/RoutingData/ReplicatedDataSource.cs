@@ -403,7 +403,8 @@ public sealed class ReplicatedDataSource : DbDataSource
             result[i] = new HostStatus(
                 host.Host.Endpoint.Name,
                 host.Health,
-                host.Health == HostHealth.Unknown ? null : host.IsInRecovery ? HostRole.Replica : HostRole.Primary,
+                // A host that never answered has no role: unknown is not primary.
+                host.SystemIdentifier is null ? null : host.IsInRecovery ? HostRole.Replica : HostRole.Primary,
                 host.Timeline,
                 snapshot.LagBytes[i],
                 snapshot.Lags[i],

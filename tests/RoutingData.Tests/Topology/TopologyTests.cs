@@ -161,6 +161,9 @@ public sealed class TopologyTests : ClusterTestBase
         Assert.Contains($"127.0.0.1:{ports[0]}: unhealthy", error.Message, StringComparison.Ordinal);
         Assert.Contains($"127.0.0.1:{ports[1]}: unhealthy", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t", error.ToString(), StringComparison.Ordinal);
+
+        // Never reached: unhealthy, and no role (unknown is not primary).
+        Assert.All(dataSource.GetHosts(), h => Assert.Equal((HostHealth.Unhealthy, (HostRole?)null), (h.Health, h.Role)));
     }
 
     private static int FreePort()
