@@ -380,6 +380,18 @@ public sealed class ReplicatedDataSource : DbDataSource
 
         if (_tokenCodec.Decode(token, out var problem) is { } decoded)
         {
+            var cluster = Monitor.Snapshot.SystemIdentifier;
+            if (cluster != 0 && decoded.SystemIdentifier != 0 && decoded.SystemIdentifier != cluster)
+            {
+                // Another cluster's token says nothing here, whatever its position (even 0/0).
+                if (Options.InvalidTokenHandling == InvalidTokenHandling.Reject)
+                {
+                    throw new ConsistencyTokenException($"The consistency token belongs to the cluster with system_identifier {decoded.SystemIdentifier}, not to this one ({cluster}).");
+                }
+
+                return session;
+            }
+
             session.Advance(decoded.SystemIdentifier, (ulong)decoded.Lsn);
             session.MarkResumed();
         }

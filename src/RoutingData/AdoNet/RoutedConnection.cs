@@ -811,7 +811,8 @@ public sealed class RoutedConnection : DbConnection
         }
 
         _transaction = new RoutedTransaction(this, inner, decision.Host, decision.Role, isolationLevel);
-        LastRoute = decision.ToRouteInfo() with { Reason = RoutingReason.Transaction };
+        // A read-only transaction keeps the reason its host was chosen for (NotCaughtUp, PositionPending, …).
+        LastRoute = readOnly && decision.Reason != RoutingReason.ClassifiedRead ? decision.ToRouteInfo() : decision.ToRouteInfo() with { Reason = RoutingReason.Transaction };
         return _transaction;
     }
 

@@ -89,6 +89,7 @@ public sealed class DocumentedBehaviourTests : ClusterTestBase
 
         await using var transaction = await connection.BeginReadOnlyTransactionAsync(cancellationToken: _ct);
         Assert.Equal(HostRole.Primary, transaction.Role);
+        Assert.Contains(connection.LastRoute!.Value.Reason, new[] { RoutingReason.PositionPending, RoutingReason.NotCaughtUp });
         Assert.Equal("mine", await connection.ExecuteScalarAsync<string>("SELECT v FROM kv WHERE k = 1", transaction: transaction));
 
         // With read preference Replica there is no replica that has it: a typed error, nothing run.

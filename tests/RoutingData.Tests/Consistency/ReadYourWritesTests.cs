@@ -406,10 +406,11 @@ public sealed class ReadYourWritesTests : ClusterTestBase
         // Tokens that parse but cannot belong here are refused when used: another cluster, or far ahead of the primary.
         await using var unsigned = await CreateDataSourceAsync(cluster);
         var systemId = await cluster.Primary.GetSystemIdentifierAsync(_ct);
-        await using (var foreign = unsigned.CreateConnection(unsigned.ResumeSession("12345:0/1000")))
+        // Another cluster's token is refused as soon as it is resumed (the topology is known), even at position 0/0.
+        foreach (var foreignToken in new[] { "12345:0/1000", "123:0/0" })
         {
-            var error = await Assert.ThrowsAsync<ConsistencyTokenException>(() => foreign.QuerySingleAsync<int>("SELECT 1"));
-            Assert.Contains("12345", error.Message, StringComparison.Ordinal);
+            var error = Assert.Throws<ConsistencyTokenException>(() => unsigned.ResumeSession(foreignToken));
+            Assert.Contains(foreignToken.Split(':')[0], error.Message, StringComparison.Ordinal);
             Assert.Contains(systemId.ToString(System.Globalization.CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
         }
 
@@ -421,6 +422,7 @@ public sealed class ReadYourWritesTests : ClusterTestBase
 
         await using var lenient = await CreateDataSourceAsync(cluster, b => b.Options.InvalidTokenHandling = InvalidTokenHandling.Ignore);
         Assert.Null(lenient.ResumeSession("garbage").Token);
+        Assert.Null(lenient.ResumeSession("123:0/5").Token);
         await using var ignored = lenient.CreateConnection(lenient.ResumeSession($"{systemId}:FF/0"));
         Assert.Equal(1, await ignored.QuerySingleAsync<int>("SELECT 1"));
         Assert.Equal(HostRole.Replica, ignored.LastRoute!.Value.Role);
