@@ -148,6 +148,9 @@ public sealed class ReplicatedDbOptions
     /// <value>The default value is 1 GiB.</value>
     public long MaxTokenAheadBytes { get; set; } = 1L << 30;
 
+    /// <summary>Values from configuration that did not convert; reported with the validator's problems.</summary>
+    internal List<string> BindingProblems { get; } = [];
+
     /// <summary>A copy, so a built data source is not changed by later edits of the options object.</summary>
     internal ReplicatedDbOptions Clone()
     {
@@ -192,6 +195,7 @@ public sealed class ReplicatedDbOptions
             clone.WritingFunctions.Add(name);
         }
 
+        clone.BindingProblems.AddRange(BindingProblems);
         return clone;
     }
 }

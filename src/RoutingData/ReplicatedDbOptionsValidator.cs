@@ -17,7 +17,7 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
     public static List<string> Validate(ReplicatedDbOptions options, out NpgsqlConnectionStringBuilder? template, out List<HostEndpoint> hosts)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var problems = new List<string>();
+        var problems = new List<string>(options.BindingProblems);
         template = null;
         hosts = [];
 

@@ -66,7 +66,7 @@ public static class ReplicatedDbServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        return services.AddReplicatedDbCore(builder => builder.Bind(configuration), configure, serviceKey);
+        return services.AddReplicatedDbCore(builder => builder.Configure(options => RoutingData.DependencyInjection.ReplicatedDbOptionsBinder.Bind(configuration, options)), configure, serviceKey);
     }
 
     private static IServiceCollection AddReplicatedDbCore(

@@ -87,18 +87,51 @@ public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : Cluste
     }
 
     [Fact]
-    public void An_unknown_read_preference_in_configuration_is_an_error_naming_the_setting()
+    public void Every_value_in_configuration_that_does_not_convert_is_reported_at_once_naming_its_setting()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Db:ConnectionString"] = "Host=a;Username=app",
+            ["Db:ConnectionString"] = "Host=a;Username=app;Password=topsecret",
             ["Db:DefaultReadPreference"] = "Secondary",
+            ["Db:TopologyProbeInterval"] = "soon",
+            ["Db:MaxReplicaLagBytes"] = "lots",
+            ["Db:TopologyProbeTimeout"] = "00:00:00",
         }).Build();
         var services = new ServiceCollection();
         services.AddReplicatedDb(configuration.GetSection("Db"));
         using var provider = services.BuildServiceProvider();
 
-        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<ReplicatedDataSource>());
-        Assert.Contains("Db:DefaultReadPreference", error.Message, StringComparison.Ordinal);
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("Db:DefaultReadPreference is 'Secondary', which is not one of ReplicaPreferred", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Db:TopologyProbeInterval is 'soon', which is not a TimeSpan", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Db:MaxReplicaLagBytes is 'lots', which is not a Int64", error.Message, StringComparison.Ordinal);
+        Assert.Contains("TopologyProbeTimeout is 00:00:00; it must be positive", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("topsecret", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Valid_configuration_binds_every_kind_of_setting()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Db:ConnectionString"] = "Host=a,b;Username=app",
+            ["Db:DefaultReadPreference"] = "Nearest",
+            ["Db:TopologyProbeInterval"] = "00:00:02",
+            ["Db:MaxReplicaLagBytes"] = "1024",
+            ["Db:MaxReplicaLag"] = "00:00:05",
+            ["Db:ReadYourWrites"] = "false",
+            ["Db:ReadOnlyFunctions:0"] = "my_report",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddReplicatedDb(configuration.GetSection("Db"));
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<ReplicatedDbOptions>>().Value;
+        Assert.Equal(ReadPreference.Nearest, options.DefaultReadPreference);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.TopologyProbeInterval);
+        Assert.Equal(1024L, options.MaxReplicaLagBytes);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.MaxReplicaLag);
+        Assert.False(options.ReadYourWrites);
+        Assert.Equal(["my_report"], options.ReadOnlyFunctions);
     }
 }
