@@ -14,7 +14,19 @@ var seconds = args.Length > 1 && args[0] == "--seconds" ? int.Parse(args[1], Cul
 var screen = new Screen();
 
 screen.Title("Starting a local PostgreSQL cluster: 1 primary + 2 streaming replicas …");
-await using var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Replicas = 2 });
+PostgresCluster cluster;
+try
+{
+    cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Replicas = 2 });
+}
+catch (PostgresBinariesNotFoundException)
+{
+    // One line, no stack trace: what to run, then run the demo again.
+    Console.Error.WriteLine("The PostgreSQL server binaries are not installed: run 'sudo apt-get install -y postgresql' (or set ROUTINGDATA_PG_BIN to their folder), then run the demo again.");
+    return 1;
+}
+
+await using var _cluster = cluster;
 foreach (var node in cluster.Nodes)
 {
     screen.Line($"  {node.Name,-4} {node.Address}:{node.Port}  {(node.Role == NodeRole.Primary ? "primary" : "replica")}");
@@ -218,3 +230,4 @@ screen.Title("Shutting the cluster down …");
 await provider.DisposeAsync();
 await cluster.DisposeAsync();
 screen.Line("  done: no server process and no data folder left behind.");
+return 0;
