@@ -326,7 +326,6 @@ public sealed class RoutedConnection : DbConnection
         for (var attempt = 0; ; attempt++)
         {
             NpgsqlConnection connection;
-            var connectingAt = monitor.Now;
             try
             {
                 connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
@@ -334,10 +333,12 @@ public sealed class RoutedConnection : DbConnection
             catch (Exception e) when (attempt < MaxReroutes && _transaction is null && IsHostFailure(e) && !(decision.Role == HostRole.Primary && _pinnedToPrimary))
             {
                 // Nothing was sent: the host is unreachable. Probe at the failover cadence and go where the monitor says.
+                var failedAt = monitor.Now;
                 monitor.ReportDoubt();
                 if (decision.Role == HostRole.Primary)
                 {
-                    var fresh = await monitor.WaitForPrimaryAsync(options.MaxWaitForPrimary, connectingAt, async, cancellationToken).ConfigureAwait(false);
+                    // Only a probe round that started after the failure can say where the primary is now.
+                    var fresh = await monitor.WaitForPrimaryAsync(options.MaxWaitForPrimary, failedAt, async, cancellationToken).ConfigureAwait(false);
                     decision = Router.RouteWrite(fresh, decision.Reason, decision.Detail);
                 }
                 else
@@ -400,12 +401,11 @@ public sealed class RoutedConnection : DbConnection
                 var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
                 decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, position.OnlyReplica, fallback, async, cancellationToken).ConfigureAwait(false);
             }
-            catch (PostgresException e) when (!standbyRetried && _transaction is null && decision.Role == HostRole.Replica && StandbyRefusal.Is(e, out _))
+            catch (PostgresException e) when (!standbyRetried && _transaction is null && decision.Role == HostRole.Replica && StandbyRefusal.Is(e, out var wrote))
             {
                 // Nothing ran on the standby: run it on the primary, once. If it turned out to write, from now on it is a
                 // write (capture after its commit, pending mark) that may also have left session state: pin. Either way
                 // the classifier remembers the text.
-                StandbyRefusal.Is(e, out var wrote);
                 standbyRetried = true;
                 retrying = true;
                 _dataSource.Logger.ReadOnlyRetry(decision.Host.Endpoint.Name, decision.Detail);

@@ -528,35 +528,9 @@ internal ref struct QueryScanner
     /// <summary>Whether the dotted name that ends with token <paramref name="index"/> follows a word that makes it a relation or type name.</summary>
     private readonly bool NamesRelationOrType(int index)
     {
-        var first = index;
-        while (true)
-        {
-            var before = first - 1;
-            while (!Forgotten(before) && KindOf(At(before)) == SqlTokenKind.Dot)
-            {
-                before--;
-            }
-
-            if (Forgotten(before))
-            {
-                return false;
-            }
-
-            if (!IsName(At(before)))
-            {
-                // (t).f, (t.*).f: an expression.
-                return false;
-            }
-
-            first = before;
-            if (Forgotten(first - 1) || KindOf(At(first - 1)) != SqlTokenKind.Dot)
-            {
-                break;
-            }
-        }
-
+        // What stands before the whole dotted name decides; (t).f has "." there, a forgotten start nothing: neither counts.
         // Not FROM: it also sits inside expressions (x IS DISTINCT FROM t.f, SUBSTRING(a FROM t.f), EXTRACT(… FROM t.f)).
-        var context = At(first - 1);
+        var context = FindName(index).Context;
         return KindOf(context) == SqlTokenKind.Cast
             || KeywordOf(context) is SqlKeyword.Join or SqlKeyword.Only or SqlKeyword.Table or SqlKeyword.Into or SqlKeyword.Update
                 or SqlKeyword.Using or SqlKeyword.As;
