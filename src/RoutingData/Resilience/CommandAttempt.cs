@@ -71,8 +71,11 @@ internal sealed class CommandAttempt
     /// <summary>How many times the command moved because its host could not be reached.</summary>
     public int UnreachableReroutes { get; set; }
 
-    /// <summary>Whether the command runs in the connection's open transaction (never re-run anywhere).</summary>
-    public bool InTransaction => Connection.CurrentTransaction is not null;
+    /// <summary>
+    /// Whether the command runs in the connection's open transaction (never re-run anywhere). Fixed when the command
+    /// starts: a transaction abandoned by a failed attempt must not make its statement look free to run elsewhere.
+    /// </summary>
+    public bool InTransaction { get; private set; }
 
     /// <summary>Whether the command needs the primary whatever the topology: a write, session state, a pinned connection.</summary>
     public bool NeedsPrimary => !InTransaction && (!Classification.IsRead || Classification.PinsSession || Connection.IsPinnedToPrimary);
@@ -94,6 +97,7 @@ internal sealed class CommandAttempt
         Snapshot = snapshot;
         Async = async;
         CancellationToken = cancellationToken;
+        InTransaction = connection.CurrentTransaction is not null;
     }
 
     /// <summary>Clears everything that would keep objects alive and hands the attempt back.</summary>
@@ -115,6 +119,7 @@ internal sealed class CommandAttempt
         ConnectionLossRetried = false;
         UnreachableReroutes = 0;
         CancellationToken = default;
+        InTransaction = false;
         Volatile.Write(ref _inUse, 0);
     }
 }

@@ -27,7 +27,10 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
         while (true)
         {
             var outcome = await callback(context, state).ConfigureAwait(false);
-            if (outcome.Exception is null || attempt.Failure is not { } failure || Cause(attempt, failure, options) is not { } cause)
+            // A typed outcome (rolled back, outcome unknown) is final: it says the command must not simply run again.
+            if (outcome.Exception is null or CommandOutcomeUnknownException or TransactionRolledBackException
+                || attempt.Failure is not { } failure
+                || Cause(attempt, failure, options) is not { } cause)
             {
                 return outcome;
             }
