@@ -37,6 +37,7 @@ public sealed class RoutedConnection : DbConnection
     private CapturingDataReader? _openReader;
     private CapturingDataReader? _otherOpenReader;
     private CommandAttempt? _attempt;
+    private CancellationTokenSource? _attemptCancellation;
 
     internal RoutedConnection(ReplicatedDataSource dataSource, ReadPreference? readPreference)
     {
@@ -309,8 +310,11 @@ public sealed class RoutedConnection : DbConnection
         attempt.Sent = false;
         attempt.Failure = null;
         var async = attempt.Async;
-        var cancellationToken = attempt.CancellationToken;
+        LinkedCancellation links = default;
+        CancellationToken abandoned = default;
         NpgsqlConnection connection;
+        HostRuntime host;
+        var cancellationToken = attempt.CancellationToken;
         try
         {
             if (!attempt.Routed)
@@ -319,11 +323,28 @@ public sealed class RoutedConnection : DbConnection
                 attempt.Routed = true;
             }
 
-            connection = await AcquireAsync(attempt.Decision.Host, attempt.Decision.Role, async, cancellationToken).ConfigureAwait(false);
+            host = attempt.Decision.Host;
+            if (async)
+            {
+                // The caller's token, or the monitor giving the host up (it stopped answering): a blackholed host never
+                // holds a command longer than the monitor takes to notice. ADO.NET's sync API takes no token.
+                abandoned = host.AbandonToken;
+                (cancellationToken, links) = LinkAttemptCancellation(attempt.CancellationToken, abandoned);
+            }
+
+            connection = await AcquireAsync(host, attempt.Decision.Role, async, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
+            links.Dispose();
+            e = AbandonedOrSelf(e, attempt, abandoned);
             NoteHostFailure(e);
+            if (attempt.Routed && (IsConnectFailure(e) || abandoned.IsCancellationRequested))
+            {
+                // Marked down now, not at the next probe: other commands stop trying it until a probe hears from it.
+                attempt.Decision.Host.MarkUnreachable(_dataSource.Monitor.Now);
+            }
+
             attempt.Failure = e;
             return Outcome.FromException<TResult>(e);
         }
@@ -349,7 +370,6 @@ public sealed class RoutedConnection : DbConnection
             _dataSource.Options.LsnCapture == LsnCaptureMode.Background,
             session?.PrimaryPendingSince ?? 0);
         var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken, target);
-        var host = decision.Host;
         host.BeginCommand();
         try
         {
@@ -361,11 +381,18 @@ public sealed class RoutedConnection : DbConnection
                 capture.Complete();
             }
 
+            if (result is DbDataReader)
+            {
+                // Npgsql keeps its cancellation registration until the reader closes: this source is the reader's now.
+                _attemptCancellation = null;
+            }
+
             Record(target, route);
             return Outcome.FromResult(result);
         }
         catch (Exception e)
         {
+            e = AbandonedOrSelf(e, attempt, abandoned);
             NoteHostFailure(e);
             attempt.Failure = e;
             if (capture.IsActive && capture.Role == HostRole.Primary)
@@ -386,7 +413,61 @@ public sealed class RoutedConnection : DbConnection
         finally
         {
             host.EndCommand();
+            links.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A token cancelled by the caller's or by the host's abandonment. One source per connection, reused while it was
+    /// not cancelled and no reader kept it.
+    /// </summary>
+    private (CancellationToken Token, LinkedCancellation Links) LinkAttemptCancellation(CancellationToken caller, CancellationToken abandoned)
+    {
+        var source = _attemptCancellation;
+        if (source is null || !source.TryReset())
+        {
+            source = _attemptCancellation = new CancellationTokenSource();
+        }
+
+        return (source.Token, new LinkedCancellation(
+            caller.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source),
+            abandoned.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source)));
+    }
+
+    private readonly struct LinkedCancellation(CancellationTokenRegistration fromCaller, CancellationTokenRegistration fromHost) : IDisposable
+    {
+        public void Dispose()
+        {
+            fromCaller.Dispose();
+            fromHost.Dispose();
+        }
+    }
+
+    /// <summary>A cancellation the caller did not ask for: the monitor gave the host up. That is a host failure.</summary>
+    private static Exception AbandonedOrSelf(Exception e, CommandAttempt attempt, CancellationToken abandoned) =>
+        abandoned.IsCancellationRequested && !attempt.CancellationToken.IsCancellationRequested && e is OperationCanceledException or NpgsqlException
+            ? new NpgsqlException($"{attempt.Decision.Host.Endpoint.Name} stopped answering and the topology monitor gave it up, so the command was abandoned there.", e)
+            : e;
+
+    /// <summary>The host did not take the connection (refused, reset, no answer, shutting down); not a full client-side pool.</summary>
+    private static bool IsConnectFailure(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case PostgresException p:
+                    return p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState is "57P01" or "57P02" or "57P03";
+                case System.Net.Sockets.SocketException or IOException:
+                    return true;
+                case NpgsqlException when inner.Message.Contains("pool", StringComparison.OrdinalIgnoreCase):
+                    return false;
+                case TimeoutException:
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The connection to the primary broke after the command was sent: its typed outcome. It is never sent again.</summary>
@@ -447,7 +528,7 @@ public sealed class RoutedConnection : DbConnection
             var candidate = position.OnlyReplica is { } only
                 ? Router.PreferredReplica(snapshot, only)
                 : Router.PreferredReplica(snapshot, _replicaHost) ?? Router.MostAdvancedReplica(snapshot, null);
-            if (candidate is not null && !candidate.Host.RecentlyStaleFor(minLsn))
+            if (candidate is not null && !candidate.Host.RecentlyStaleFor(minLsn) && !candidate.Host.IsUnreachable)
             {
                 var hinted = classification.Hint is not null;
                 decision = new RoutingDecision(candidate.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, classification.Reason);

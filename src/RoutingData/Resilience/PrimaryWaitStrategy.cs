@@ -10,15 +10,18 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         ResilienceContext context,
         TState state)
     {
-        if (context.Properties.TryGetValue(CommandAttempt.Key, out var attempt) && !attempt.Routed && attempt.Snapshot.Primary is null && attempt.NeedsPrimary)
+        // A primary a connection attempt just failed to reach counts as none until a probe sent after that failure answers.
+        if (context.Properties.TryGetValue(CommandAttempt.Key, out var attempt) && !attempt.Routed && attempt.NeedsPrimary
+            && (attempt.Snapshot.Primary is null || attempt.Snapshot.Primary.Host.IsUnreachable))
         {
+            var freshAfter = attempt.Snapshot.Primary?.Host.UnreachableSince ?? 0;
             var dataSource = attempt.Connection.ReplicatedDataSource;
             var maxWait = options.MaxWait ?? dataSource.Options.MaxWaitForPrimary;
             if (maxWait > TimeSpan.Zero)
             {
                 try
                 {
-                    attempt.Snapshot = await dataSource.Monitor.WaitForPrimaryAsync(maxWait, 0, attempt.Async, context.CancellationToken).ConfigureAwait(false);
+                    attempt.Snapshot = await dataSource.Monitor.WaitForPrimaryAsync(maxWait, freshAfter, attempt.Async, context.CancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {
