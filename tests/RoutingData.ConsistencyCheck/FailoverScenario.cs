@@ -14,15 +14,19 @@ namespace RoutingData.ConsistencyCheck;
 /// </summary>
 internal static class FailoverScenario
 {
-    public static async Task RunAsync(bool withReads, int rounds)
+    /// <param name="withReads">Whether a reader runs beside the writer.</param>
+    /// <param name="rounds">Rounds per system.</param>
+    /// <param name="idle">No traffic at all until the promotion: the writer starts the moment it is done, so only the
+    /// system's own detection (no failed command to learn from) can have found the new primary.</param>
+    public static async Task RunAsync(bool withReads, int rounds, bool idle = false)
     {
-        Console.WriteLine($"failover: 1 primary + 2 standbys; kill -9 the primary, promote a standby 1 s later, the other standby stays on the old timeline, the old primary returns as a second primary 2 s later; one writer{(withReads ? " and one reader" : string.Empty)}, a new connection per operation; {rounds} round(s) per system");
+        Console.WriteLine($"failover: 1 primary + 2 standbys; kill -9 the primary, promote a standby 1 s later, the other standby stays on the old timeline, the old primary returns as a second primary 2 s later; one writer{(withReads ? " and one reader" : string.Empty)}{(idle ? " started only once the promotion is done (no traffic before it)" : string.Empty)}, a new connection per operation; {rounds} round(s) per system");
         Console.WriteLine("| system | promotion → first write (ms) | failed writes | failed reads | writes on the old primary after it returned | reads from the orphaned standby after promotion |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         for (var round = 0; round < rounds; round++)
         {
-            Print(await RunOneAsync("RoutingData", RoutingData, withReads));
-            Print(await RunOneAsync("Npgsql multi-host", MultiHost, withReads));
+            Print(await RunOneAsync("RoutingData", RoutingData, withReads, idle));
+            Print(await RunOneAsync("Npgsql multi-host", MultiHost, withReads, idle));
         }
     }
 
@@ -48,7 +52,7 @@ internal static class FailoverScenario
         return Task.FromResult<(Func<bool, Task<DbConnection>>, IAsyncDisposable)>((open, dataSource));
     }
 
-    private static async Task<Result> RunOneAsync(string name, Func<PostgresCluster, Task<(Func<bool, Task<DbConnection>> Open, IAsyncDisposable Owner)>> create, bool withReads)
+    private static async Task<Result> RunOneAsync(string name, Func<PostgresCluster, Task<(Func<bool, Task<DbConnection>> Open, IAsyncDisposable Owner)>> create, bool withReads, bool idle)
     {
         await using var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Replicas = 2 });
         await cluster.Primary.ExecuteAsync("CREATE TABLE t (id bigserial primary key, phase int)");
@@ -114,10 +118,19 @@ internal static class FailoverScenario
             }
         }
 
-        var loops = new List<Task> { Task.Run(WriteLoopAsync) };
-        if (withReads)
+        var loops = new List<Task>();
+        void StartLoops()
         {
-            loops.Add(Task.Run(ReadLoopAsync));
+            loops.Add(Task.Run(WriteLoopAsync));
+            if (withReads)
+            {
+                loops.Add(Task.Run(ReadLoopAsync));
+            }
+        }
+
+        if (!idle)
+        {
+            StartLoops();
         }
 
         await Task.Delay(2000);
@@ -128,6 +141,11 @@ internal static class FailoverScenario
         await cluster.PromoteAsync(promoted);
         promotedAt = promoting;
         Volatile.Write(ref phase, 2);
+        if (idle)
+        {
+            StartLoops();
+        }
+
         await Task.Delay(2000);
         await cluster.StartAsSplitBrainPrimaryAsync(oldPrimary);
         Volatile.Write(ref phase, 3);

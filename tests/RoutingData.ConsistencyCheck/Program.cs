@@ -9,12 +9,12 @@ using RoutingData.Testing.Pgpool;
 //                                     [--keys 50] [--policy FallbackToPrimary|Wait|Throw]
 //   Starts a local cluster (1 primary + 2 replicas), injects replay lag on the replicas, and runs the same workload
 //   against RoutingData, raw Npgsql on the primary, Npgsql multi-host and pgpool-II (when installed).
-// RoutingData.ConsistencyCheck --failover [--with-reads] [--rounds 3]
+// RoutingData.ConsistencyCheck --failover [--with-reads | --idle] [--rounds 3]
 //   The failover scenario against RoutingData and Npgsql multi-host (see FailoverScenario).
 if (args.Contains("--failover"))
 {
     var rounds = Array.IndexOf(args, "--rounds") is var r and >= 0 && r + 1 < args.Length ? int.Parse(args[r + 1], CultureInfo.InvariantCulture) : 1;
-    await FailoverScenario.RunAsync(args.Contains("--with-reads"), rounds);
+    await FailoverScenario.RunAsync(args.Contains("--with-reads"), rounds, idle: args.Contains("--idle"));
     return;
 }
 

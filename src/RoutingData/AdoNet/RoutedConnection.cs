@@ -419,12 +419,13 @@ public sealed class RoutedConnection : DbConnection
 
     /// <summary>
     /// A token cancelled by the caller's or by the host's abandonment. One source per connection, reused while it was
-    /// not cancelled and no reader kept it.
+    /// not cancelled and no reader kept it, so the registrations on it (ours, Npgsql's) reuse their nodes.
     /// </summary>
     private (CancellationToken Token, LinkedCancellation Links) LinkAttemptCancellation(CancellationToken caller, CancellationToken abandoned)
     {
+        // Not TryReset: it drops the source's free registration nodes, and Npgsql registers on the token every command.
         var source = _attemptCancellation;
-        if (source is null || !source.TryReset())
+        if (source is null || source.IsCancellationRequested)
         {
             source = _attemptCancellation = new CancellationTokenSource();
         }

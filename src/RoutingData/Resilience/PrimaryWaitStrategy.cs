@@ -5,7 +5,7 @@ namespace RoutingData.Resilience;
 /// <summary>Holds a command that needs the primary until the monitor knows one (bounded); see <see cref="PrimaryWaitStrategyOptions"/>.</summary>
 internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : ResilienceStrategy
 {
-    protected override async ValueTask<Outcome<TResult>> ExecuteCore<TResult, TState>(
+    protected override ValueTask<Outcome<TResult>> ExecuteCore<TResult, TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
         ResilienceContext context,
         TState state)
@@ -14,19 +14,31 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         if (context.Properties.TryGetValue(CommandAttempt.Key, out var attempt) && !attempt.Routed && attempt.NeedsPrimary
             && (attempt.Snapshot.Primary is null || attempt.Snapshot.Primary.Host.IsUnreachable))
         {
-            var freshAfter = attempt.Snapshot.Primary?.Host.UnreachableSince ?? 0;
-            var dataSource = attempt.Connection.ReplicatedDataSource;
-            var maxWait = options.MaxWait ?? dataSource.Options.MaxWaitForPrimary;
-            if (maxWait > TimeSpan.Zero)
+            return WaitThenExecuteAsync(callback, context, state, attempt);
+        }
+
+        // Nearly always: nothing to wait for, and no state machine of its own.
+        return callback(context, state);
+    }
+
+    private async ValueTask<Outcome<TResult>> WaitThenExecuteAsync<TResult, TState>(
+        Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
+        ResilienceContext context,
+        TState state,
+        CommandAttempt attempt)
+    {
+        var freshAfter = attempt.Snapshot.Primary?.Host.UnreachableSince ?? 0;
+        var dataSource = attempt.Connection.ReplicatedDataSource;
+        var maxWait = options.MaxWait ?? dataSource.Options.MaxWaitForPrimary;
+        if (maxWait > TimeSpan.Zero)
+        {
+            try
             {
-                try
-                {
-                    attempt.Snapshot = await dataSource.Monitor.WaitForPrimaryAsync(maxWait, freshAfter, attempt.Async, context.CancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    return Outcome.FromException<TResult>(e);
-                }
+                attempt.Snapshot = await dataSource.Monitor.WaitForPrimaryAsync(maxWait, freshAfter, attempt.Async, context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return Outcome.FromException<TResult>(e);
             }
         }
 

@@ -14,6 +14,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
 {
     private static readonly ResilienceEvent RerouteEvent = new(ResilienceEventSeverity.Warning, "OnReroute");
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))] // Once per command.
     protected override async ValueTask<Outcome<TResult>> ExecuteCore<TResult, TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
         ResilienceContext context,
@@ -67,7 +68,8 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
         if (!attempt.Sent)
         {
             // Nothing was sent. A connection pinned by session state cannot move: its SETs and temp tables stay behind.
-            return attempt.UnreachableReroutes < options.MaxUnreachableReroutes
+            return attempt.Routed
+                && attempt.UnreachableReroutes < options.MaxUnreachableReroutes
                 && RoutedConnection.IsHostFailure(failure)
                 && !(role == HostRole.Primary && attempt.Connection.IsPinnedToPrimary)
                 ? RerouteCause.HostUnreachable
