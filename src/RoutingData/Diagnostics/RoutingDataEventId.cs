@@ -39,6 +39,12 @@ public static class RoutingDataEventId
     /// <summary>Loading the function catalog failed.</summary>
     public const int FunctionCatalogFailed = 3005;
 
+    /// <summary>The primary's timeline history (its fork points) cannot be read: no permission, or the file is missing.</summary>
+    public const int TimelineHistoryUnreadable = 3006;
+
+    /// <summary>Reading the primary's timeline history failed for now (Debug); it is tried again next round.</summary>
+    public const int TimelineHistoryFailed = 3007;
+
     /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
     public const int FastProbing = 4000;
 }
