@@ -21,6 +21,18 @@ public static class RoutingDataEventId
     /// <summary>A background capture of the primary's WAL position failed (sessions read from the primary meanwhile).</summary>
     public const int PositionCaptureFailed = 2000;
 
+    /// <summary>A consistency session's writes were found lost in a failover (its token is past the new timeline's fork point).</summary>
+    public const int SessionWritesLost = 2001;
+
+    /// <summary>
+    /// A session's token is on an older timeline whose fork point is not known (the history file could not be read): its
+    /// reads go to the primary until it moves to the new timeline. Logged once per pair of timelines.
+    /// </summary>
+    public const int ForkPointUnknown = 2002;
+
+    /// <summary>A session's token is on a newer timeline than any primary this process has seen, even after waiting for the monitor.</summary>
+    public const int TimelineNotSeen = 2003;
+
     /// <summary>A host's role or health changed.</summary>
     public const int HostStateChanged = 3000;
 

@@ -67,6 +67,19 @@ public sealed class ConsistencyTokenTests
     }
 
     [Fact]
+    public async Task Resuming_a_malformed_token_throws_the_typed_exception_with_the_reason()
+    {
+        // No server is needed to resume a token: only its text is checked here.
+        await using var dataSource = new ReplicatedDataSourceBuilder("Host=127.0.0.1:1;Username=app").Build();
+        var error = Assert.Throws<ConsistencyTokenException>(() => dataSource.ResumeSession("42:0:0/1"));
+        Assert.Contains("the timeline '0' is not a number from 1", error.Message, StringComparison.Ordinal);
+
+        var resumed = dataSource.ResumeSession("42:7:0/3016218");
+        Assert.Equal(new ConsistencyToken(42, 7, new NpgsqlLogSequenceNumber(0x3016218)), resumed.Token);
+        Assert.Equal(0, dataSource.ResumeSession("42:0/3016218").Token!.Value.Timeline);
+    }
+
+    [Fact]
     public void A_signed_token_keeps_its_timeline_and_cannot_be_moved_to_another_one()
     {
         var codec = new TokenCodec(Encoding.UTF8.GetBytes(Key));
