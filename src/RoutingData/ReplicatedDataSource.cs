@@ -45,6 +45,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         Monitor = new ClusterMonitor(hosts, options, timeProvider, loggerFactory.CreateLogger<ClusterMonitor>(), catalog => _classifier = NextClassifier(catalog, _classifier.BackslashEscapes));
         Monitor.StandardConformingStringsChanged = on => _classifier = NextClassifier(_classifier.Catalog, backslashEscapes: !on);
         Clock = new Consistency.PrimaryPositionClock(() => Monitor.Snapshot, options.LsnCaptureInterval, options.TopologyProbeTimeout, timeProvider, Logger);
+        Timelines = new Consistency.TimelineReconciler(Monitor, Clock, options, timeProvider, Logger);
         Monitor.Start();
     }
 
@@ -65,6 +66,8 @@ public sealed class ReplicatedDataSource : DbDataSource
 
     /// <summary>The resilience pipeline every routed command runs through (by default: primary wait, then reroute).</summary>
     internal Polly.ResiliencePipeline Pipeline { get; }
+    /// <summary>Brings sessions whose token is on an older (or newer) timeline than the newest primary's onto it; reports lost writes.</summary>
+    internal Consistency.TimelineReconciler Timelines { get; }
 
     internal StatementClassifier Classifier => _classifier;
 
@@ -92,16 +95,15 @@ public sealed class ReplicatedDataSource : DbDataSource
     internal string HostList { get; }
 
     /// <summary>
-    /// The session's position if it can be used with this cluster; 0 for no session. A token of another cluster, or
-    /// one further ahead of the primary than <see cref="ReplicatedDbOptions.MaxTokenAheadBytes"/>, is rejected or dropped.
-    /// </summary>
-    /// <summary>
     /// Folds what captures already cover into the session and returns the position a replica must have replayed for
     /// it: <see cref="Consistency.SessionPosition.MinLsn"/> is <see cref="ulong.MaxValue"/> while a command's position on the primary
-    /// is still pending (only the primary may serve), and <see cref="Consistency.SessionPosition.OnlyReplica"/> is the replica the
+    /// is still pending, or while the session's position is on a timeline no replica here can be shown to have (only the
+    /// primary may serve), and <see cref="Consistency.SessionPosition.OnlyReplica"/> is the replica the
     /// session last read from while no later reading of it exists (only it, or the primary, may serve).
-    /// Allocation-free; no I/O.
+    /// A session on an older timeline is first moved to the newest one (<see cref="Consistency.TimelineReconciler.Reconcile"/>).
+    /// Allocation-free unless it reports lost writes; no I/O.
     /// </summary>
+    /// <exception cref="SessionWritesLostException">The session's writes were lost in a failover (<see cref="LostWritesPolicy.Throw"/>), reported once.</exception>
     internal Consistency.SessionPosition ResolveSession(ConsistencySession session, ClusterSnapshot snapshot)
     {
         if (session.PrimaryInFlight != 0)
@@ -110,15 +112,20 @@ public sealed class ReplicatedDataSource : DbDataSource
             return new Consistency.SessionPosition(ulong.MaxValue, null, 0);
         }
 
+        if (!session.IsOnTimeline(snapshot.NewestPrimaryTimeline))
+        {
+            Timelines.Reconcile(session, snapshot);
+        }
+
         var pending = session.PrimaryPendingSince;
         if (pending != 0)
         {
-            if (!Clock.TryResolve(pending, out var lsn, out var systemIdentifier))
+            if (!Clock.TryResolve(pending, out var reading))
             {
                 return new Consistency.SessionPosition(ulong.MaxValue, null, pending);
             }
 
-            session.Advance(systemIdentifier, lsn);
+            session.Advance(reading.SystemIdentifier, reading.Timeline, reading.Lsn, wrote: session.PendingTimeline != 0);
             session.ClearPrimary(pending);
         }
 
@@ -129,17 +136,17 @@ public sealed class ReplicatedDataSource : DbDataSource
             var sameEpoch = mark.Host.Epoch == mark.Epoch;
             if (sameEpoch && mark.Host.ReadingStartedAt > since)
             {
-                session.Advance(snapshot.SystemIdentifier, mark.Host.KnownLsn);
+                session.Advance(snapshot.SystemIdentifier, mark.Host.Timeline, mark.Host.KnownLsn, wrote: false);
                 session.ClearReplicaMark(mark, since);
             }
             else if (sameEpoch && Router.IsEligible(snapshot, mark.Host))
             {
                 onlyReplica = mark.Host;
             }
-            else if (Clock.TryResolve(since, out var lsn, out var systemIdentifier))
+            else if (Clock.TryResolve(since, out var reading))
             {
                 // The replica left: the primary's position after the read is past anything it had.
-                session.Advance(systemIdentifier, lsn);
+                session.Advance(reading.SystemIdentifier, reading.Timeline, reading.Lsn, wrote: false);
                 session.ClearReplicaMark(mark, since);
             }
             else
@@ -152,7 +159,12 @@ public sealed class ReplicatedDataSource : DbDataSource
         return new Consistency.SessionPosition(ValidateSession(session, snapshot), onlyReplica, 0);
     }
 
-    /// <summary>Checks the session's resolved token against the cluster; returns the position reads need.</summary>
+    /// <summary>
+    /// Checks the session's resolved token against the cluster; returns the position reads need. A token of another
+    /// cluster, or one further ahead of the primary than <see cref="ReplicatedDbOptions.MaxTokenAheadBytes"/>, is rejected
+    /// or dropped. A position still on another timeline than the newest primary's (its fork point unknown, or a newer
+    /// timeline than any seen here) cannot be compared with any replica's: only the primary serves it.
+    /// </summary>
     internal ulong ValidateSession(ConsistencySession session, ClusterSnapshot snapshot)
     {
         var lsn = session.Lsn;
@@ -163,17 +175,23 @@ public sealed class ReplicatedDataSource : DbDataSource
 
         string? problem = null;
         var systemId = session.SystemIdentifier;
+        var elsewhere = snapshot.NewestPrimaryTimeline != 0 && !session.IsOnTimeline(snapshot.NewestPrimaryTimeline);
         if (systemId != 0 && snapshot.SystemIdentifier != 0 && systemId != snapshot.SystemIdentifier)
         {
             problem = $"The consistency token {session.Token} belongs to the cluster with system_identifier {systemId}, not to this one ({snapshot.SystemIdentifier}).";
         }
-        else if (snapshot.Primary is { } primary && lsn > (ulong)primary.Lsn && lsn - (ulong)primary.Lsn > (ulong)Options.MaxTokenAheadBytes)
+        else if (!elsewhere && snapshot.Primary is { } primary && lsn > (ulong)primary.Lsn && lsn - (ulong)primary.Lsn > (ulong)Options.MaxTokenAheadBytes)
         {
             problem = $"The consistency token {session.Token} is {lsn - (ulong)primary.Lsn} bytes ahead of the primary ({primary.Lsn}); no write can be ahead of the primary.";
         }
 
         if (problem is null)
         {
+            if (elsewhere)
+            {
+                return ulong.MaxValue;
+            }
+
             if (session.IsUnvalidatedToken)
             {
                 session.MarkValidated();
@@ -251,10 +269,11 @@ public sealed class ReplicatedDataSource : DbDataSource
 
     /// <summary>
     /// Exports a session's token for another request or process (an HTTP header, a cookie, a queue message):
-    /// <c>system_identifier:LSN</c>, signed when <see cref="ReplicatedDbOptions.TokenSigningKey"/> is set.
+    /// <c>system_identifier:timeline:LSN</c>, signed when <see cref="ReplicatedDbOptions.TokenSigningKey"/> is set.
     /// </summary>
     /// <param name="session">The session.</param>
     /// <returns>The token text, or null if the session has not run a command yet.</returns>
+    /// <exception cref="SessionWritesLostException">A failover lost the session's writes (<see cref="LostWritesPolicy.Throw"/>); reported once, the session continues on the new timeline.</exception>
     public string? ExportSession(ConsistencySession session)
     {
         ArgumentNullException.ThrowIfNull(session);
@@ -269,6 +288,7 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// <param name="session">The session to export.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The token string, or null if the session has no position yet.</returns>
+    /// <exception cref="SessionWritesLostException">A failover lost the session's writes (<see cref="LostWritesPolicy.Throw"/>); reported once, the session continues on the new timeline.</exception>
     public async ValueTask<string?> ExportSessionAsync(ConsistencySession session, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);
@@ -282,6 +302,7 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// <param name="session">The session.</param>
     /// <param name="cancellationToken">Cancels the capture.</param>
     /// <returns>The token, or null if the session has no position yet.</returns>
+    /// <exception cref="SessionWritesLostException">A failover lost the session's writes (<see cref="LostWritesPolicy.Throw"/>); reported once, the session continues on the new timeline.</exception>
     public async ValueTask<ConsistencyToken?> GetSessionTokenAsync(ConsistencySession session, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);
@@ -302,7 +323,7 @@ public sealed class ReplicatedDataSource : DbDataSource
                 throw new NoSuitableHostException($"The position of the session's latest commands could not be captured: no primary. Hosts: {Monitor.Snapshot.Describe()}");
             }
 
-            session.Advance(reading.SystemIdentifier, reading.Lsn);
+            session.Advance(reading.SystemIdentifier, reading.Timeline, reading.Lsn, wrote: session.PendingTimeline != 0);
             session.ClearPrimary(position.PendingSince);
             // Read the mark's time once: a read raising it meanwhile (after this capture started) must keep its mark.
             if (session.LastReplicaRead is { } left && Volatile.Read(ref left.Since) is var leftSince && leftSince < reading.StartedAt)
@@ -333,7 +354,7 @@ public sealed class ReplicatedDataSource : DbDataSource
                     throw new NoSuitableHostException($"The position of the session's last replica read could not be captured. Hosts: {Monitor.Snapshot.Describe()}");
                 }
 
-                session.Advance(reading.SystemIdentifier, reading.Lsn);
+                session.Advance(reading.SystemIdentifier, reading.Timeline, reading.Lsn, wrote: false);
                 session.ClearReplicaMark(mark, since);
             }
         }
@@ -370,6 +391,9 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// Starts a session from an exported token. Garbage and bad signatures are rejected here; a token from another
     /// cluster or far ahead of the primary is rejected when it is first used (the topology is known then) — by a
     /// <see cref="ConsistencyTokenException"/>, or ignored (a fresh session) with <see cref="InvalidTokenHandling.Ignore"/>.
+    /// A token from before a failover that lost what it covers is reported by the session's first command
+    /// (<see cref="SessionWritesLostException"/>, per <see cref="ReplicatedDbOptions.LostWritesPolicy"/>). Tokens in the older
+    /// form without a timeline (<c>system_identifier:LSN</c>) are accepted, their timeline unknown.
     /// </summary>
     /// <param name="token">The exported token; null or empty for a fresh session.</param>
     /// <returns>The session.</returns>
@@ -396,7 +420,8 @@ public sealed class ReplicatedDataSource : DbDataSource
                 return session;
             }
 
-            session.Advance(decoded.SystemIdentifier, (ulong)decoded.Lsn);
+            // What a resumed token says the session reached counts as written: if a failover lost it, the session is told.
+            session.Advance(decoded.SystemIdentifier, decoded.Timeline, (ulong)decoded.Lsn, wrote: true);
             session.MarkResumed();
         }
         else if (Options.InvalidTokenHandling == InvalidTokenHandling.Reject)

@@ -148,6 +148,15 @@ public sealed class ReplicatedDbOptions
     /// <value>The default value is 1 GiB.</value>
     public long MaxTokenAheadBytes { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// Gets or sets what happens when a consistency session's writes are found lost in a failover: its token is on the old
+    /// primary's timeline, past the point where the promoted standby's timeline forked off (the standby had not received
+    /// them). Finding the fork point needs the new primary's timeline history file, which only a superuser or a member of
+    /// <c>pg_read_server_files</c> may read; without it such sessions read from the primary until they move on, and losses are not seen.
+    /// </summary>
+    /// <value>The default value is <see cref="LostWritesPolicy.Throw"/>: the session's next command throws <see cref="SessionWritesLostException"/>, once.</value>
+    public LostWritesPolicy LostWritesPolicy { get; set; } = LostWritesPolicy.Throw;
+
     /// <summary>Values from configuration that did not convert; reported with the validator's problems.</summary>
     internal List<string> BindingProblems { get; } = [];
 
@@ -179,6 +188,7 @@ public sealed class ReplicatedDbOptions
             TokenSigningKey = TokenSigningKey,
             InvalidTokenHandling = InvalidTokenHandling,
             MaxTokenAheadBytes = MaxTokenAheadBytes,
+            LostWritesPolicy = LostWritesPolicy,
         };
         foreach (var (host, weight) in ReplicaWeights)
         {

@@ -102,6 +102,11 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
             problems.Add($"InvalidTokenHandling '{options.InvalidTokenHandling}' is not an InvalidTokenHandling ({string.Join(", ", Enum.GetNames<InvalidTokenHandling>())}).");
         }
 
+        if (!Enum.IsDefined(options.LostWritesPolicy))
+        {
+            problems.Add($"LostWritesPolicy '{options.LostWritesPolicy}' is not a LostWritesPolicy ({string.Join(", ", Enum.GetNames<LostWritesPolicy>())}).");
+        }
+
         Positive(problems, nameof(options.MaxReadYourWritesWait), options.MaxReadYourWritesWait);
         if (!Enum.IsDefined(options.LsnCapture))
         {

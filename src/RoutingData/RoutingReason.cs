@@ -47,7 +47,9 @@ public enum RoutingReason
 
     /// <summary>
     /// A read right after the session's command on the primary, before the background capture of that command's
-    /// position landed (<see cref="LsnCaptureMode.Background"/>): only the primary is sure to have it.
+    /// position landed (<see cref="LsnCaptureMode.Background"/>): only the primary is sure to have it. Also a read of a
+    /// session whose position is on an older timeline whose fork point is not known (the new primary's timeline history
+    /// could not be read): no replica can be shown to have it until the session moves to the new timeline.
     /// </summary>
     PositionPending,
 

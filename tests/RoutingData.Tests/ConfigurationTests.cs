@@ -52,9 +52,11 @@ public sealed class ConfigurationTests
         var builder = new ReplicatedDataSourceBuilder("Host=a:5432;Username=app");
         builder.Options.LsnCapture = (LsnCaptureMode)7;
         builder.Options.LsnCaptureInterval = TimeSpan.FromSeconds(2);
+        builder.Options.LostWritesPolicy = (LostWritesPolicy)3;
 
         var error = Assert.Throws<ArgumentException>(builder.Build);
 
+        Assert.Contains("LostWritesPolicy '3' is not a LostWritesPolicy (Throw, Ignore)", error.Message, StringComparison.Ordinal);
         Assert.Contains("LsnCapture '7' is not an LsnCaptureMode (Background, SameRoundTrip)", error.Message, StringComparison.Ordinal);
         Assert.Contains("LsnCaptureInterval is 00:00:02; it must be between 0 and 1 second", error.Message, StringComparison.Ordinal);
     }

@@ -8,9 +8,13 @@ namespace RoutingData.Tests;
 internal static class RoutingTestHelpers
 {
     /// <summary>A data source over a cluster with fast probes, ready (first probe done).</summary>
-    public static async Task<ReplicatedDataSource> CreateDataSourceAsync(PostgresCluster cluster, Action<ReplicatedDataSourceBuilder>? configure = null)
+    public static Task<ReplicatedDataSource> CreateDataSourceAsync(PostgresCluster cluster, Action<ReplicatedDataSourceBuilder>? configure = null) =>
+        CreateDataSourceAsync(cluster.ConnectionString, configure);
+
+    /// <summary>A data source over some of a cluster's hosts (or as another user) with fast probes, ready (first probe done).</summary>
+    public static async Task<ReplicatedDataSource> CreateDataSourceAsync(string connectionString, Action<ReplicatedDataSourceBuilder>? configure = null)
     {
-        var builder = new ReplicatedDataSourceBuilder(cluster.ConnectionString);
+        var builder = new ReplicatedDataSourceBuilder(connectionString);
         builder.Options.TopologyProbeInterval = TimeSpan.FromMilliseconds(200);
         builder.Options.TopologyProbeTimeout = TimeSpan.FromSeconds(2);
         configure?.Invoke(builder);
@@ -37,6 +41,17 @@ internal static class RoutingTestHelpers
         foreach (var replica in cluster.Replicas)
         {
             await replica.WaitForReplayAsync(token.Lsn, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test after 30 seconds, naming <paramref name="what"/>.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }
 

@@ -499,6 +499,12 @@ public sealed class RoutedConnection : DbConnection
         var cancellationToken = attempt.CancellationToken;
         var session = options.ReadYourWrites ? EffectiveSession : null;
         attempt.Session = session;
+        if (session is not null && _transaction is null && !session.IsOnTimeline(snapshot.NewestPrimaryTimeline))
+        {
+            // A failover since the session's last command: its writes may be lost, or its timeline not seen here yet.
+            snapshot = attempt.Snapshot = await _dataSource.Timelines.ReconcileAsync(session, snapshot, classification.IsRead && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
+        }
+
         var position = default(SessionPosition);
         if (session is not null && classification.IsRead && _transaction is null && !_pinnedToPrimary && !classification.PinsSession)
         {
@@ -833,6 +839,11 @@ public sealed class RoutedConnection : DbConnection
         {
             // A failover in progress: wait (bounded) for the promoted primary before beginning.
             snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
+        {
+            snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, readOnly && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
         }
 
         var decision = readOnly && !_pinnedToPrimary

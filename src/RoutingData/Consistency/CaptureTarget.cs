@@ -105,7 +105,9 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
             lsn = WithoutPageHeader(lsn, primary.WalBlockSize, primary.WalSegmentSize);
         }
 
-        session?.Advance(systemIdentifier, lsn);
+        // On the primary the position covers the session's own commands (a write, or what was pending before this read);
+        // its timeline is the one the host was last probed on, the timeline the command ran on.
+        session?.Advance(systemIdentifier, host?.Timeline ?? 0, lsn, wrote: role == HostRole.Primary && (isWrite || pendingBefore != 0));
         if (role == HostRole.Primary && session is not null)
         {
             // Taken after everything this session had finished when the command was sent: that is no longer pending
@@ -130,7 +132,7 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
         var now = clock!.Now();
         if (role == HostRole.Primary)
         {
-            session!.MarkPrimary(now);
+            session!.MarkPrimary(now, host?.Timeline ?? 0);
             clock.Demand(now);
         }
         else if (capturesReads && host is not null)
@@ -150,12 +152,12 @@ internal readonly struct CaptureTarget(ConsistencySession? session, ulong system
         if (clock is null)
         {
             // Only the next same-round-trip capture on the primary clears this.
-            session.MarkPrimary(long.MaxValue);
+            session.MarkPrimary(long.MaxValue, host?.Timeline ?? 0);
             return;
         }
 
         var now = clock.Now();
-        session.MarkPrimary(now);
+        session.MarkPrimary(now, host?.Timeline ?? 0);
         clock.Demand(now);
     }
 }

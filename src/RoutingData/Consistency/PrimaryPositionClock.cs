@@ -86,8 +86,21 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
     /// <summary>The first kept reading that started after <paramref name="since"/>; false when there is none yet.</summary>
     public bool TryResolve(long since, out ulong lsn, out ulong systemIdentifier)
     {
+        if (TryResolve(since, out var reading))
+        {
+            (lsn, systemIdentifier) = (reading.Lsn, reading.SystemIdentifier);
+            return true;
+        }
+
+        (lsn, systemIdentifier) = (0, 0);
+        return false;
+    }
+
+    /// <summary>The first kept reading that started after <paramref name="since"/> (with the primary's timeline); false when there is none yet.</summary>
+    public bool TryResolve(long since, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Reading? found)
+    {
         var count = Volatile.Read(ref _publishedCount);
-        Reading? found = null;
+        found = null;
 
         // Newest first: the wanted reading is almost always among the last few.
         for (var i = count - 1; i >= 0 && i >= count - RingSize; i--)
@@ -101,14 +114,7 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
             found = reading;
         }
 
-        if (found is null)
-        {
-            (lsn, systemIdentifier) = (0, 0);
-            return false;
-        }
-
-        (lsn, systemIdentifier) = (found.Lsn, found.SystemIdentifier);
-        return true;
+        return found is not null;
     }
 
     /// <summary>
@@ -178,7 +184,7 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
                 return null;
             }
 
-            var reading = new Reading(startedAt, CaptureTarget.WithoutPageHeader((ulong)lsn, primary.WalBlockSize, primary.WalSegmentSize), snapshot.SystemIdentifier);
+            var reading = new Reading(startedAt, CaptureTarget.WithoutPageHeader((ulong)lsn, primary.WalBlockSize, primary.WalSegmentSize), snapshot.SystemIdentifier, primary.Timeline);
             Publish(reading);
             primary.Host.AdvanceKnownLsn(reading.Lsn, startedAt);
             return reading;
@@ -227,7 +233,7 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
     }
 
     /// <summary>Publishes a reading taken by a query that started at <paramref name="startedAt"/>.</summary>
-    internal void Publish(long startedAt, ulong lsn, ulong systemIdentifier) => Publish(new Reading(startedAt, lsn, systemIdentifier));
+    internal void Publish(long startedAt, ulong lsn, ulong systemIdentifier, int timeline = 0) => Publish(new Reading(startedAt, lsn, systemIdentifier, timeline));
 
     private void Publish(Reading reading)
     {
@@ -313,6 +319,6 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
         }
     }
 
-    /// <summary>A reading of the primary's insert position by a query that started at <see cref="StartedAt"/>.</summary>
-    internal sealed record Reading(long StartedAt, ulong Lsn, ulong SystemIdentifier);
+    /// <summary>A reading of the primary's insert position by a query that started at <see cref="StartedAt"/>, on the primary's <see cref="Timeline"/>.</summary>
+    internal sealed record Reading(long StartedAt, ulong Lsn, ulong SystemIdentifier, int Timeline);
 }

@@ -4,9 +4,14 @@ using System.Text;
 namespace RoutingData.Consistency;
 
 /// <summary>
-/// The exported form of a session token: <c>system_identifier:LSN</c>, optionally followed by <c>.signature</c>
+/// The exported form of a session token: <c>system_identifier:timeline:LSN</c>, optionally followed by <c>.signature</c>
 /// (HMAC-SHA256 over the token text, 128 bits, base64url) so clients cannot forge tokens that force primary reads.
 /// </summary>
+/// <remarks>
+/// Tokens exported before timelines were carried read <c>system_identifier:LSN</c> and are still accepted (timeline
+/// unknown, compared as before). The signature covers the body exactly as it was written, so a signed token of either
+/// form keeps verifying, and neither form can be turned into the other without the key.
+/// </remarks>
 internal sealed class TokenCodec(byte[]? signingKey)
 {
     private const int SignatureBytes = 16;
@@ -31,9 +36,9 @@ internal sealed class TokenCodec(byte[]? signingKey)
 
         var dot = text.IndexOf('.', StringComparison.Ordinal);
         var body = dot < 0 ? text : text[..dot];
-        if (!ConsistencyToken.TryParse(body, out var token))
+        if (!ConsistencyToken.TryParse(body, out var token, out var wrong))
         {
-            problem = "The consistency token is not of the form 'system_identifier:LSN' (e.g. 7712776800228422479:0/3016218).";
+            problem = $"The consistency token is not of the form 'system_identifier:timeline:LSN' (e.g. 7712776800228422479:1:0/3016218): {wrong}.";
             return null;
         }
 

@@ -21,6 +21,18 @@ public static class RoutingDataEventId
     /// <summary>A background capture of the primary's WAL position failed (sessions read from the primary meanwhile).</summary>
     public const int PositionCaptureFailed = 2000;
 
+    /// <summary>A consistency session's writes were found lost in a failover (its token is past the new timeline's fork point).</summary>
+    public const int SessionWritesLost = 2001;
+
+    /// <summary>
+    /// A session's token is on an older timeline whose fork point is not known (the history file could not be read): its
+    /// reads go to the primary until it moves to the new timeline. Logged once per pair of timelines.
+    /// </summary>
+    public const int ForkPointUnknown = 2002;
+
+    /// <summary>A session's token is on a newer timeline than any primary this process has seen, even after waiting for the monitor.</summary>
+    public const int TimelineNotSeen = 2003;
+
     /// <summary>A host's role or health changed.</summary>
     public const int HostStateChanged = 3000;
 
@@ -38,6 +50,12 @@ public static class RoutingDataEventId
 
     /// <summary>Loading the function catalog failed.</summary>
     public const int FunctionCatalogFailed = 3005;
+
+    /// <summary>The primary's timeline history (its fork points) cannot be read: no permission, or the file is missing.</summary>
+    public const int TimelineHistoryUnreadable = 3006;
+
+    /// <summary>Reading the primary's timeline history failed for now (Debug); it is tried again next round.</summary>
+    public const int TimelineHistoryFailed = 3007;
 
     /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
     public const int FastProbing = 4000;

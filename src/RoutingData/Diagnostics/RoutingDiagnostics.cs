@@ -12,7 +12,10 @@ public static class RoutingDiagnostics
     /// <summary>The name of the activity source: one <c>routingdata.route</c> activity per routed command, tagged with the decision.</summary>
     public const string ActivitySourceName = "RoutingData";
 
-    /// <summary>The name of the meter: counters <c>routingdata.commands</c> (tags <c>role</c>, <c>reason</c>) and <c>routingdata.retries</c> (tag <c>reason</c>).</summary>
+    /// <summary>
+    /// The name of the meter: counters <c>routingdata.commands</c> (tags <c>role</c>, <c>reason</c>), <c>routingdata.retries</c>
+    /// (tag <c>reason</c>) and <c>routingdata.lost_writes</c> (sessions whose writes a failover lost; tag <c>policy</c>).
+    /// </summary>
     public const string MeterName = "RoutingData";
 
     internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
@@ -20,6 +23,7 @@ public static class RoutingDiagnostics
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> Commands = Meter.CreateCounter<long>("routingdata.commands", description: "Commands routed, by host role and routing reason.");
     private static readonly Counter<long> Retries = Meter.CreateCounter<long>("routingdata.retries", description: "Commands re-run on another host (25006 on a replica, recovery conflicts).");
+    private static readonly Counter<long> LostWrites = Meter.CreateCounter<long>("routingdata.lost_writes", description: "Consistency sessions whose writes after a timeline's fork point were lost in a failover.");
 
     // Tag values are interned once so recording allocates nothing.
     private static readonly string[] RoleNames = Enum.GetNames<HostRole>().Select(n => n.ToLowerInvariant()).ToArray();
@@ -42,6 +46,14 @@ public static class RoutingDiagnostics
         if (Retries.Enabled)
         {
             Retries.Add(1, new KeyValuePair<string, object?>("reason", ReasonNames[(int)reason]));
+        }
+    }
+
+    internal static void RecordLostWrites(LostWritesPolicy policy)
+    {
+        if (LostWrites.Enabled)
+        {
+            LostWrites.Add(1, new KeyValuePair<string, object?>("policy", policy == LostWritesPolicy.Throw ? nameof(LostWritesPolicy.Throw) : nameof(LostWritesPolicy.Ignore)));
         }
     }
 

@@ -12,7 +12,7 @@ namespace RoutingData.Topology;
 /// time) and publishes an immutable <see cref="ClusterSnapshot"/> after each round. Unhealthy hosts are
 /// re-probed with exponential backoff. Commands never wait for it except for the very first snapshot.
 /// </summary>
-internal sealed class ClusterMonitor : IAsyncDisposable
+internal sealed partial class ClusterMonitor : IAsyncDisposable
 {
     // One round trip per probe; pg_walfile_name only runs on a primary (it errors on a standby). The replay delay
     // is reported when replay is behind what was received, or when no WAL receiver runs (a disconnected standby
@@ -297,7 +297,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
 
             await Task.WhenAll(probes).ConfigureAwait(false);
-            Publish();
+            Publish(await LoadTimelineHistoryAsync(cancellationToken).ConfigureAwait(false));
             await MaybeLoadCatalogAsync(requested: false, cancellationToken).ConfigureAwait(false);
             _firstRound.TrySetResult();
         }
@@ -367,6 +367,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
 
             _states[index] = state;
             host.MarkAnswered(sentAt);
+            host.Timeline = state.Timeline;
             // A restart, a new timeline, or a replay position that went back (a standby restarted from an older state, or
             // an endpoint — VIP, pooler — that now reaches another standby): what was known of its position means nothing.
             var wentBack = previous.IsHealthy && previous.IsInRecovery && state.IsInRecovery && (ulong)state.Lsn < (ulong)previous.Lsn;
@@ -433,10 +434,10 @@ internal sealed class ClusterMonitor : IAsyncDisposable
         }
     }
 
-    private void Publish()
+    private void Publish(TimelineHistory? timelines)
     {
         var previous = _snapshot;
-        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history);
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, timelines);
         if (snapshot.Primary is null && previous.Primary is not null)
         {
             ReportDoubt(); // The primary is gone: look for the promoted one at the failover cadence.

@@ -9,9 +9,10 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterSnapshot
 {
-    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier, int newestPrimaryTimeline)
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier, int newestPrimaryTimeline, TimelineHistory? timelines)
     {
         NewestPrimaryTimeline = newestPrimaryTimeline;
+        Timelines = timelines;
         Lags = lags;
         SystemIdentifier = systemIdentifier;
         Hosts = hosts;
@@ -39,6 +40,19 @@ internal sealed class ClusterSnapshot
 
     /// <summary>The newest timeline any primary has been seen on (this snapshot's primary, or an earlier one).</summary>
     public int NewestPrimaryTimeline { get; }
+
+    /// <summary>
+    /// The history of <see cref="NewestPrimaryTimeline"/> as its primary's history file says (kept while that primary
+    /// misses probes); null while it has not been read.
+    /// </summary>
+    public TimelineHistory? Timelines { get; }
+
+    /// <summary>
+    /// The LSN where the newest primary's history left <paramref name="timeline"/>: a position on that timeline up to it is
+    /// on the newest timeline too, one past it was lost. Null when not known (the history could not be read, is not read
+    /// yet, or <paramref name="timeline"/> is not an ancestor).
+    /// </summary>
+    public ulong? ForkPoint(int timeline) => Timelines?.ForkPoint(timeline);
 
     /// <summary>
     /// Why <paramref name="host"/>, where something began as on the primary, must get nothing more: another host is the
@@ -78,7 +92,8 @@ internal sealed class ClusterSnapshot
     /// stale split-brain primary and is never written to, even while the newer primary misses a probe.</param>
     /// <param name="history">The primary's past positions: this round's primary sample is added, and replica lag is measured
     /// against it. Null: only the standbys' own replay timestamps are used.</param>
-    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null)
+    /// <param name="timelines">The history of the newest primary timeline, if read; ignored when it is another timeline's.</param>
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null, TimelineHistory? timelines = null)
     {
         Exception? fault = null;
 
@@ -100,7 +115,58 @@ internal sealed class ClusterSnapshot
             fault = new ClusterMismatchException($"The configured hosts belong to different PostgreSQL clusters: {detail}. RoutingData routes only within one replication cluster; fix the host list.");
         }
 
-        // The newest timeline wins among hosts that claim to be primary; a tie leaves no primary (never write to two).
+        var primary = ChoosePrimary(hosts, fencedBelowTimeline);
+        if (primary is not null && history is not null && !mismatch)
+        {
+            // A position just past a page header is the same WAL as the boundary a caught-up standby reports.
+            var position = Consistency.CaptureTarget.WithoutPageHeader((ulong)primary.Lsn, primary.WalBlockSize, primary.WalSegmentSize);
+            history.Add(primary.Host.Index, primary.Timeline, primary.ProbeSentAt, position);
+        }
+
+        var lagBytes = new long[hosts.Length];
+        var lags = new TimeSpan?[hosts.Length];
+        var eligible = new List<HostState>();
+        var lagging = new List<HostState>();
+        foreach (var host in hosts)
+        {
+            if (!host.IsHealthy || !host.IsInRecovery || mismatch)
+            {
+                continue;
+            }
+
+            // A standby on another timeline than the primary's cannot be compared with its positions (LSNs of diverged
+            // timelines are not comparable): an older one lacks the primary's newer writes — also while that primary
+            // misses a probe (it follows a fenced primary then, the fork of a split brain) — and a newer one follows a
+            // primary not seen yet. No reads until it follows the newest primary.
+            var newestTimeline = Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline);
+            if (host.Timeline != 0 && newestTimeline != 0 && host.Timeline != newestTimeline)
+            {
+                lagging.Add(host);
+                continue;
+            }
+
+            var behind = primary is null || (ulong)host.Lsn >= (ulong)primary.Lsn ? 0 : (long)((ulong)primary.Lsn - (ulong)host.Lsn);
+            lagBytes[host.Host.Index] = behind;
+            var tooFarBytes = options.MaxReplicaLagBytes is { } maxBytes && behind > maxBytes;
+            var (lag, known) = TimeLag(host, history);
+            lags[host.Host.Index] = lag == TimeSpan.MaxValue ? null : lag;
+
+            // Unknown lag is not zero lag: a standby whose position is older than anything the history remembers (restarted
+            // far behind) or that no primary sample vouches for yet takes no reads under a time bound.
+            var tooFarTime = options.MaxReplicaLag is { } maxLag && (!known || lag > maxLag);
+            (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
+        }
+
+        var newest = Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline);
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0), newest, timelines?.Timeline == newest ? timelines : null);
+    }
+
+    /// <summary>
+    /// The one writable host of the newest timeline: of several claimants the newest timeline wins, one older than
+    /// <paramref name="fencedBelowTimeline"/> never does, and a tie leaves no primary (never write to two).
+    /// </summary>
+    public static HostState? ChoosePrimary(HostState[] hosts, int fencedBelowTimeline)
+    {
         HostState? primary = null;
         var tie = false;
         foreach (var host in hosts)
@@ -121,52 +187,7 @@ internal sealed class ClusterSnapshot
             }
         }
 
-        if (tie)
-        {
-            primary = null;
-        }
-
-        if (primary is not null && history is not null && !mismatch)
-        {
-            // A position just past a page header is the same WAL as the boundary a caught-up standby reports.
-            var position = Consistency.CaptureTarget.WithoutPageHeader((ulong)primary.Lsn, primary.WalBlockSize, primary.WalSegmentSize);
-            history.Add(primary.Host.Index, primary.Timeline, primary.ProbeSentAt, position);
-        }
-
-        var lagBytes = new long[hosts.Length];
-        var lags = new TimeSpan?[hosts.Length];
-        var eligible = new List<HostState>();
-        var lagging = new List<HostState>();
-        foreach (var host in hosts)
-        {
-            if (!host.IsHealthy || !host.IsInRecovery || mismatch)
-            {
-                continue;
-            }
-
-            // A standby still on an older timeline than the primary cannot have the primary's newer writes, whatever
-            // its LSN says (LSNs of diverged timelines are not comparable): no reads until it follows the primary —
-            // also while that primary misses a probe (it follows a fenced primary then, the fork of a split brain).
-            var newestTimeline = Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline);
-            if (host.Timeline != 0 && host.Timeline < newestTimeline)
-            {
-                lagging.Add(host);
-                continue;
-            }
-
-            var behind = primary is null || (ulong)host.Lsn >= (ulong)primary.Lsn ? 0 : (long)((ulong)primary.Lsn - (ulong)host.Lsn);
-            lagBytes[host.Host.Index] = behind;
-            var tooFarBytes = options.MaxReplicaLagBytes is { } maxBytes && behind > maxBytes;
-            var (lag, known) = TimeLag(host, history);
-            lags[host.Host.Index] = lag == TimeSpan.MaxValue ? null : lag;
-
-            // Unknown lag is not zero lag: a standby whose position is older than anything the history remembers (restarted
-            // far behind) or that no primary sample vouches for yet takes no reads under a time bound.
-            var tooFarTime = options.MaxReplicaLag is { } maxLag && (!known || lag > maxLag);
-            (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
-        }
-
-        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0), Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline));
+        return tie ? null : primary;
     }
 
     /// <summary>

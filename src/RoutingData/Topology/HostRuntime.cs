@@ -12,6 +12,7 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     private ulong _knownLsn;
     private long _readingStartedAt;
     private int _epoch;
+    private int _timeline;
     private ulong _staleCheckLsn = ulong.MaxValue;
     private long _staleCheckAt;
     private long _unreachableSince;
@@ -38,6 +39,13 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     public NpgsqlDataSource ProbeDataSource { get; } = probeDataSource;
 
     public int Weight { get; } = weight;
+
+    /// <summary>The host's timeline as its latest probe saw it (0 before the first answer): the timeline of positions read there.</summary>
+    public int Timeline
+    {
+        get => Volatile.Read(ref _timeline);
+        set => Volatile.Write(ref _timeline, value);
+    }
 
     /// <summary>Commands in flight on this host (for least-outstanding balancing).</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);

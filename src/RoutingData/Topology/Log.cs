@@ -24,4 +24,10 @@ internal static partial class Log
 
     [LoggerMessage(RoutingDataEventId.FastProbing, LogLevel.Information, "The primary is in doubt: probing every host every {Interval} until a primary is confirmed")]
     public static partial void FastProbing(this ILogger logger, TimeSpan interval);
+
+    [LoggerMessage(RoutingDataEventId.TimelineHistoryUnreadable, LogLevel.Warning, "The timeline history of {Host} (timeline {Timeline}) cannot be read, so sessions from older timelines cannot be shown to survive the failover: their reads go to the primary until they move to the new timeline. {Problem}")]
+    public static partial void TimelineHistoryUnreadable(this ILogger logger, string host, int timeline, string problem);
+
+    [LoggerMessage(RoutingDataEventId.TimelineHistoryFailed, LogLevel.Debug, "Reading the timeline history of {Host} (timeline {Timeline}) failed; trying again next round: {Error}")]
+    public static partial void TimelineHistoryFailed(this ILogger logger, string host, int timeline, string error);
 }

@@ -60,7 +60,7 @@ public sealed class ReadYourWritesTests : ClusterTestBase
             token = dataSource.ExportSession(request1.ConsistencySession)!;
         }
 
-        Assert.Matches(@"^\d+:[0-9A-F]+/[0-9A-F]+$", token);
+        Assert.Matches(@"^\d+:1:[0-9A-F]+/[0-9A-F]+$", token); // system_identifier:timeline:LSN
 
         await using (var request2 = dataSource.CreateConnection(dataSource.ResumeSession(token)))
         {

@@ -96,6 +96,7 @@ public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : Cluste
             ["Db:TopologyProbeInterval"] = "soon",
             ["Db:MaxReplicaLagBytes"] = "lots",
             ["Db:TopologyProbeTimeout"] = "00:00:00",
+            ["Db:LostWritesPolicy"] = "Retry",
         }).Build();
         var services = new ServiceCollection();
         services.AddReplicatedDb(configuration.GetSection("Db"));
@@ -106,6 +107,7 @@ public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : Cluste
         Assert.Contains("Db:TopologyProbeInterval is 'soon', which is not a TimeSpan", error.Message, StringComparison.Ordinal);
         Assert.Contains("Db:MaxReplicaLagBytes is 'lots', which is not a Int64", error.Message, StringComparison.Ordinal);
         Assert.Contains("TopologyProbeTimeout is 00:00:00; it must be positive", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Db:LostWritesPolicy is 'Retry', which is not one of Throw, Ignore.", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("topsecret", error.Message, StringComparison.Ordinal);
     }
 
@@ -121,6 +123,7 @@ public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : Cluste
             ["Db:MaxReplicaLag"] = "00:00:05",
             ["Db:ReadYourWrites"] = "false",
             ["Db:ReadOnlyFunctions:0"] = "my_report",
+            ["Db:LostWritesPolicy"] = "Ignore",
         }).Build();
         var services = new ServiceCollection();
         services.AddReplicatedDb(configuration.GetSection("Db"));
@@ -133,5 +136,6 @@ public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : Cluste
         Assert.Equal(TimeSpan.FromSeconds(5), options.MaxReplicaLag);
         Assert.False(options.ReadYourWrites);
         Assert.Equal(["my_report"], options.ReadOnlyFunctions);
+        Assert.Equal(LostWritesPolicy.Ignore, options.LostWritesPolicy);
     }
 }
