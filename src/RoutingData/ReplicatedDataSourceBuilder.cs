@@ -131,6 +131,7 @@ public sealed class ReplicatedDataSourceBuilder
         }
 
         var probeTimeoutSeconds = (int)Math.Max(1, Math.Ceiling(options.TopologyProbeTimeout.TotalSeconds));
+        var internalLogs = new Diagnostics.InternalLoggerFactory(_loggerFactory);
         var hosts = new HostRuntime[endpoints.Count];
         for (var i = 0; i < hosts.Length; i++)
         {
@@ -139,10 +140,11 @@ public sealed class ReplicatedDataSourceBuilder
             hosts[i] = new HostRuntime(
                 i,
                 endpoint,
-                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null), endpoint.Name),
-                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: false, probeTimeoutSeconds), endpoint.Name + " (probe)"),
+                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null), endpoint.Name, _loggerFactory),
+                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: false, probeTimeoutSeconds), endpoint.Name + " (probe)", internalLogs),
                 weight,
-                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null, readOnly: true), endpoint.Name + " (reads)"));
+                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null, readOnly: true), endpoint.Name + " (reads)", _loggerFactory),
+                BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null), endpoint.Name + " (internal)", internalLogs));
         }
 
         var pipeline = new ResiliencePipelineBuilder { Name = "RoutingData", TimeProvider = _timeProvider };
@@ -150,10 +152,10 @@ public sealed class ReplicatedDataSourceBuilder
         return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, pipeline.Build());
     }
 
-    private NpgsqlDataSource BuildNpgsql(string connectionString, string name)
+    private NpgsqlDataSource BuildNpgsql(string connectionString, string name, ILoggerFactory loggerFactory)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString) { Name = string.Create(CultureInfo.InvariantCulture, $"RoutingData {name}") };
-        builder.UseLoggerFactory(_loggerFactory);
+        builder.UseLoggerFactory(loggerFactory);
         foreach (var configure in _configureNpgsql)
         {
             configure(builder);

@@ -172,8 +172,8 @@ internal sealed class PrimaryPositionClock : IAsyncDisposable
 
         var startedAt = Now();
         var connection = async
-            ? await primary.Host.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
-            : primary.Host.DataSource.OpenConnection();
+            ? await primary.Host.InternalDataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : primary.Host.InternalDataSource.OpenConnection();
         try
         {
             using var command = new NpgsqlCommand(CaptureSql, connection);

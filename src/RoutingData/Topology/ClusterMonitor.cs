@@ -383,6 +383,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
                 // than let each fail one command.
                 host.DataSource.Clear();
                 host.ReadOnlyDataSource.Clear();
+                host.InternalDataSource.Clear();
             }
             else
             {

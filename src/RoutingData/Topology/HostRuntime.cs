@@ -6,7 +6,7 @@ namespace RoutingData.Topology;
 /// Everything about one host that lives as long as the data source: its pools and the counters the hot path
 /// updates. The monitor's view of the host (role, lag, health) lives in immutable <see cref="HostState"/>s instead.
 /// </summary>
-internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSource dataSource, NpgsqlDataSource probeDataSource, int weight, NpgsqlDataSource? readOnlyDataSource = null) : IAsyncDisposable
+internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSource dataSource, NpgsqlDataSource probeDataSource, int weight, NpgsqlDataSource? readOnlyDataSource = null, NpgsqlDataSource? internalDataSource = null) : IAsyncDisposable
 {
     private int _outstanding;
     private ulong _knownLsn;
@@ -37,6 +37,12 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
 
     /// <summary>An unpooled data source with a short connect timeout for the monitor's probes.</summary>
     public NpgsqlDataSource ProbeDataSource { get; } = probeDataSource;
+
+    /// <summary>
+    /// The pool of RoutingData's own commands (position captures): apart from the application's, so they neither take
+    /// its connections nor fill its command log (their entries go under <c>RoutingData.Internal.</c>, one level lower).
+    /// </summary>
+    public NpgsqlDataSource InternalDataSource { get; } = internalDataSource ?? dataSource;
 
     public int Weight { get; } = weight;
 
@@ -149,5 +155,9 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
         }
 
         await ProbeDataSource.DisposeAsync().ConfigureAwait(false);
+        if (InternalDataSource != DataSource)
+        {
+            await InternalDataSource.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }
