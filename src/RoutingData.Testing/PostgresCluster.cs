@@ -423,9 +423,9 @@ public sealed class PostgresCluster : IAsyncDisposable
 
                 lastError = null;
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException or System.Net.Http.HttpRequestException)
             {
-                lastError = e; // The server may still be starting or switching over.
+                lastError = e; // The server (or its REST API) may still be starting or switching over.
             }
 
             if (deadline.Elapsed > timeout)
