@@ -39,6 +39,15 @@ public static class RoutingDataEventId
     /// <summary>Loading the function catalog failed.</summary>
     public const int FunctionCatalogFailed = 3005;
 
+    /// <summary>A topology source (Patroni) says something new about the leader (Information).</summary>
+    public const int TopologySourceReported = 3006;
+
+    /// <summary>A topology source could not be read; probing goes on without it (Warning, then Debug while it keeps failing).</summary>
+    public const int TopologySourceFailed = 3007;
+
+    /// <summary>A topology source names a leader that is not one of the configured hosts (Warning).</summary>
+    public const int TopologySourceLeaderUnknown = 3008;
+
     /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
     public const int FastProbing = 4000;
 }

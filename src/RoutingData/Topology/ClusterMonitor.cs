@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using RoutingData.Routing;
 using RoutingData.Sql;
+using RoutingData.Topology.Sources;
 
 namespace RoutingData.Topology;
 
@@ -57,8 +58,9 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private DateTimeOffset _catalogLoadedAt = DateTimeOffset.MinValue;
     private int _catalogRefreshRequested;
     private bool _standardConformingStrings = true;
+    private readonly TopologySourcePoller? _sources;
 
-    public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded)
+    public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded, IReadOnlyList<TopologySourceRegistration>? sources = null)
     {
         _hosts = hosts;
         _options = options;
@@ -73,6 +75,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
         }
 
         _snapshot = ClusterSnapshot.Create(_states, options);
+        _sources = sources is { Count: > 0 } ? new TopologySourcePoller(this, sources, hosts, options, timeProvider, logger) : null;
 
         // Keep samples far enough apart that the ring reaches well past the time bound (and restarts far behind show).
         var bound = options.MaxReplicaLag ?? TimeSpan.FromSeconds(30);
@@ -196,7 +199,14 @@ internal sealed class ClusterMonitor : IAsyncDisposable
 
     public bool HasCompletedFirstRound => _firstRound.Task.IsCompleted;
 
-    public void Start() => _loop = Task.Run(LoopAsync);
+    /// <summary>The topology sources' poller; null without sources.</summary>
+    public TopologySourcePoller? Sources => _sources;
+
+    public void Start()
+    {
+        _loop = Task.Run(LoopAsync);
+        _sources?.Start(_firstRound.Task, _stopping.Token);
+    }
 
     /// <summary>Waits for the first probe round, bounded by <see cref="ReplicatedDbOptions.InitialTopologyTimeout"/>.</summary>
     public async ValueTask<ClusterSnapshot> WaitForFirstRoundAsync(bool async, CancellationToken cancellationToken)
@@ -234,6 +244,11 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             catch (OperationCanceledException)
             {
             }
+        }
+
+        if (_sources is not null)
+        {
+            await _sources.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var connection in _probeConnections)
@@ -429,7 +444,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
     private void Publish()
     {
         var previous = _snapshot;
-        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history);
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, _sources?.Reports);
         if (snapshot.Primary is null && previous.Primary is not null)
         {
             ReportDoubt(); // The primary is gone: look for the promoted one at the failover cadence.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using RoutingData.Topology.Sources;
 
 namespace RoutingData.Topology;
 
@@ -9,8 +10,9 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterSnapshot
 {
-    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier, int newestPrimaryTimeline)
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier, int newestPrimaryTimeline, IReadOnlyList<TopologySourceReport>? sourceReports)
     {
+        SourceReports = sourceReports ?? [];
         NewestPrimaryTimeline = newestPrimaryTimeline;
         Lags = lags;
         SystemIdentifier = systemIdentifier;
@@ -72,13 +74,21 @@ internal sealed class ClusterSnapshot
     /// <summary>The cluster's <c>system_identifier</c>; 0 until a host has answered (or when hosts disagree).</summary>
     public ulong SystemIdentifier { get; }
 
+    /// <summary>What each topology source said last when this snapshot was made (diagnostics only: nothing routes on it).</summary>
+    public IReadOnlyList<TopologySourceReport> SourceReports { get; }
+
+    /// <summary>What the topology sources say of <paramref name="endpoint"/>; null without sources.</summary>
+    public string? DescribeSources(HostEndpoint endpoint) =>
+        SourceReports.Count == 0 ? null : string.Join("; ", SourceReports.Select(r => r.DescribeHost(endpoint)));
+
     /// <param name="hosts">Every host's latest state.</param>
     /// <param name="options">The lag bounds.</param>
     /// <param name="fencedBelowTimeline">The newest primary timeline seen so far: a claimant on an older timeline is a
     /// stale split-brain primary and is never written to, even while the newer primary misses a probe.</param>
     /// <param name="history">The primary's past positions: this round's primary sample is added, and replica lag is measured
     /// against it. Null: only the standbys' own replay timestamps are used.</param>
-    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null)
+    /// <param name="sourceReports">What the topology sources said last, for <see cref="Describe"/>.</param>
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null, IReadOnlyList<TopologySourceReport>? sourceReports = null)
     {
         Exception? fault = null;
 
@@ -166,7 +176,7 @@ internal sealed class ClusterSnapshot
             (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
         }
 
-        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0), Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline));
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0), Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline), sourceReports);
     }
 
     /// <summary>
@@ -190,7 +200,7 @@ internal sealed class ClusterSnapshot
         return (host.ReplayDelay ?? TimeSpan.Zero, true);
     }
 
-    /// <summary>One line per host, for exception messages: role, health, lag and the last error.</summary>
+    /// <summary>One line per host, for exception messages: role, health, lag and the last error; then what each topology source says.</summary>
     public string Describe()
     {
         var text = new StringBuilder();
@@ -218,6 +228,11 @@ internal sealed class ClusterSnapshot
                     text.Append(" (past the lag bound)");
                 }
             }
+        }
+
+        foreach (var report in SourceReports)
+        {
+            text.Append("; ").Append(report.Describe());
         }
 
         return text.ToString();

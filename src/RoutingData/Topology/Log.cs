@@ -24,4 +24,13 @@ internal static partial class Log
 
     [LoggerMessage(RoutingDataEventId.FastProbing, LogLevel.Information, "The primary is in doubt: probing every host every {Interval} until a primary is confirmed")]
     public static partial void FastProbing(this ILogger logger, TimeSpan interval);
+
+    [LoggerMessage(RoutingDataEventId.TopologySourceReported, LogLevel.Information, "{Source} says {Report}; {Response}")]
+    public static partial void TopologySourceReported(this ILogger logger, string source, string report, string response);
+
+    [LoggerMessage(EventId = RoutingDataEventId.TopologySourceFailed, Message = "Topology source {Source} failed ({Failures} in a row); probing goes on without it: {Error}")]
+    public static partial void TopologySourceFailed(this ILogger logger, LogLevel level, string source, int failures, string error);
+
+    [LoggerMessage(RoutingDataEventId.TopologySourceLeaderUnknown, LogLevel.Warning, "{Source} names leader {Leader}, which is not one of the configured hosts ({Hosts}): name the hosts in the connection string as {Source} does")]
+    public static partial void TopologySourceLeaderUnknown(this ILogger logger, string source, string leader, string hosts);
 }
