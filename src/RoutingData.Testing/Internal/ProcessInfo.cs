@@ -205,6 +205,36 @@ internal static class ProcessInfo
         return found;
     }
 
+    /// <summary>
+    /// SIGKILL to <paramref name="pid"/>, then to its children (found in one pass over /proc, before: a killed parent's
+    /// children are re-parented). Unlike <see cref="KillTree"/> it does not walk the whole tree process by process, so a
+    /// crash takes milliseconds, as a real one does; a postmaster's children are all direct ones.
+    /// </summary>
+    public static void KillWithChildren(int pid)
+    {
+        var children = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var child) && ParentId(child) == pid)
+            {
+                children.Add(child);
+            }
+        }
+
+        foreach (var victim in children.Prepend(pid))
+        {
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(victim);
+                process.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Already gone.
+            }
+        }
+    }
+
     public static void KillTree(int pid)
     {
         try

@@ -85,14 +85,14 @@ public sealed class PatroniNode
         if (_process is { HasExited: false } daemon)
         {
             victims.Add((daemon.Id, ProcessInfo.StartTime(daemon.Id)));
-            ProcessInfo.KillTree(daemon.Id);
+            ProcessInfo.KillWithChildren(daemon.Id);
         }
 
         // Read after the daemon is gone: it may have restarted the server a moment before.
         if (FindRunningPostmaster() is { } postmaster)
         {
             victims.Add((postmaster, ProcessInfo.StartTime(postmaster)));
-            ProcessInfo.KillTree(postmaster);
+            ProcessInfo.KillWithChildren(postmaster);
         }
 
         // Gone means no process with that PID and start time (the PID may be reused at once) but a zombie; the server's
