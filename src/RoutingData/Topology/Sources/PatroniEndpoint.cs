@@ -53,13 +53,6 @@ internal sealed class PatroniEndpoint
     public static bool IsUsable(Uri? uri) =>
         uri is { IsAbsoluteUri: true } && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.Host.Length > 0;
 
-    /// <summary>
-    /// How a configured endpoint may be shown in a message: without user info when it parses, else only where it
-    /// stands (a value that does not parse may still hold a password).
-    /// </summary>
-    public static string Describe(Uri? uri, int index) =>
-        IsUsable(uri) ? new PatroniEndpoint(uri!).Display : $"entry {index}";
-
     /// <summary>Removes the user info from a message, in case an error ever quotes it.</summary>
     public string Scrub(string message)
     {
