@@ -30,9 +30,10 @@ public sealed class ReplicatedDataSource : DbDataSource
     private int _disposed;
     private int _leasedConnections;
 
-    internal ReplicatedDataSource(ReplicatedDbOptions options, NpgsqlConnectionStringBuilder template, HostRuntime[] hosts, ILoggerFactory loggerFactory, TimeProvider timeProvider, IReadOnlyList<Topology.Sources.TopologySourceRegistration>? topologySources = null)
+    internal ReplicatedDataSource(ReplicatedDbOptions options, NpgsqlConnectionStringBuilder template, HostRuntime[] hosts, ILoggerFactory loggerFactory, TimeProvider timeProvider, Polly.ResiliencePipeline pipeline, IReadOnlyList<Topology.Sources.TopologySourceRegistration>? topologySources = null)
     {
         Options = options;
+        Pipeline = pipeline;
         _hosts = hosts;
         _redactedConnectionString = Internal.ConnectionStrings.Redact(template);
         DatabaseName = template.Database ?? template.Username ?? string.Empty;
@@ -61,6 +62,9 @@ public sealed class ReplicatedDataSource : DbDataSource
     internal Consistency.PrimaryPositionClock Clock { get; }
 
     internal Router Router { get; }
+
+    /// <summary>The resilience pipeline every routed command runs through (by default: primary wait, then reroute).</summary>
+    internal Polly.ResiliencePipeline Pipeline { get; }
 
     internal StatementClassifier Classifier => _classifier;
 

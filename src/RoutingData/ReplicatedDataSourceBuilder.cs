@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Polly;
 using RoutingData.Internal;
 using RoutingData.Topology;
 using RoutingData.Topology.Sources;
@@ -18,6 +19,7 @@ public sealed class ReplicatedDataSourceBuilder
     private readonly List<ITopologySource> _topologySources = [];
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private TimeProvider _timeProvider = TimeProvider.System;
+    private Action<ResiliencePipelineBuilder> _configureResilience = static builder => builder.AddRoutingDataDefaults();
 
     /// <summary>Starts from a multi-host connection string (<c>Host=a:5432,b:5432;…</c>) and default options.</summary>
     /// <param name="connectionString">The connection string naming every host.</param>
@@ -44,6 +46,28 @@ public sealed class ReplicatedDataSourceBuilder
     {
         ArgumentNullException.ThrowIfNull(configure);
         _configureNpgsql.Add(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Composes the Polly pipeline every routed command runs through, replacing the default
+    /// (<see cref="RoutingResilienceExtensions.AddRoutingDataDefaults"/>: wait for a primary during a failover, then
+    /// reroute what is safe to run again). To extend the defaults, call <c>AddRoutingDataDefaults()</c> in
+    /// <paramref name="configure"/> and add your strategies before it (around the whole command, e.g. an overall
+    /// timeout) or after it (around each attempt on one host). Without <see cref="RoutingResilienceExtensions.AddReroute"/> no command runs twice.
+    /// </summary>
+    /// <param name="configure">Adds strategies to the pipeline's builder.</param>
+    /// <returns>This builder.</returns>
+    /// <example><code>
+    /// builder.ConfigureResilience(pipeline => pipeline
+    ///     .AddTimeout(TimeSpan.FromSeconds(10))
+    ///     .AddPrimaryWait(new PrimaryWaitStrategyOptions { MaxWait = TimeSpan.FromSeconds(2) })
+    ///     .AddReroute(new RerouteStrategyOptions { OnReroute = args => { Console.WriteLine(args.Cause); return default; } }));
+    /// </code></example>
+    public ReplicatedDataSourceBuilder ConfigureResilience(Action<ResiliencePipelineBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        _configureResilience = configure;
         return this;
     }
 
@@ -157,7 +181,9 @@ public sealed class ReplicatedDataSourceBuilder
             sources.Insert(0, new TopologySourceRegistration(new PatroniTopologySource(options.PatroniEndpoints, options.TopologyProbeTimeout), Owned: true));
         }
 
-        return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, sources);
+        var pipeline = new ResiliencePipelineBuilder { Name = "RoutingData", TimeProvider = _timeProvider };
+        _configureResilience(pipeline);
+        return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, pipeline.Build(), sources);
     }
 
     private NpgsqlDataSource BuildNpgsql(string connectionString, string name)

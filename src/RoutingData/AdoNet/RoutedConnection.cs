@@ -4,8 +4,10 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Polly;
 using RoutingData.Internal;
 using RoutingData.Consistency;
+using RoutingData.Resilience;
 using RoutingData.Routing;
 using RoutingData.Topology;
 using RoutingData.Sql;
@@ -34,6 +36,8 @@ public sealed class RoutedConnection : DbConnection
     // first, so what they mark on the session is never lost.
     private CapturingDataReader? _openReader;
     private CapturingDataReader? _otherOpenReader;
+    private CommandAttempt? _attempt;
+    private CancellationTokenSource? _attemptCancellation;
 
     internal RoutedConnection(ReplicatedDataSource dataSource, ReadPreference? readPreference)
     {
@@ -236,10 +240,10 @@ public sealed class RoutedConnection : DbConnection
     }
 
     /// <summary>
-    /// Routes and runs one command or batch: picks the host (honouring the consistency session), borrows the
-    /// physical connection, runs <paramref name="operation"/> with the session's capture statement, and retries what
-    /// is safe to retry: a replica's 25006 once on the primary, a recovery conflict once on another host —
-    /// both only outside a transaction.
+    /// Routes and runs one command or batch through the data source's resilience pipeline: the first attempt picks
+    /// the host (honouring the consistency session), borrows the physical connection and runs
+    /// <paramref name="operation"/> with the session's capture statement; the pipeline's strategies decide whether a
+    /// failed attempt runs again and where (see <see cref="RerouteStrategyOptions"/>).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // One per command: pool its state machine.
     internal async ValueTask<TResult> ExecuteAsync<TTarget, TResult>(
@@ -268,24 +272,242 @@ public sealed class RoutedConnection : DbConnection
             throw open.RolledBack(why, "this statement");
         }
 
-        var options = _dataSource.Options;
-        if (snapshot.Primary is null && _transaction is null && (_pinnedToPrimary || !classification.IsRead) && options.MaxWaitForPrimary > TimeSpan.Zero)
+        var attempt = CommandAttempt.Rent(ref _attempt);
+        attempt.Begin(this, target, classification, commandPreference, commandPolicy, snapshot, async, cancellationToken);
+        var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: false, cancellationToken);
+        context.Properties.Set(CommandAttempt.Key, attempt);
+        try
         {
-            // A failover in progress: nothing is sent yet, so wait (bounded) for the promoted primary rather than fail.
-            snapshot = await monitor.WaitForPrimaryAsync(options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
+            var outcome = await _dataSource.Pipeline.ExecuteOutcomeAsync(
+                static (_, state) => state.Connection.RunAttemptAsync(state.Target, state.Operation, state.Behavior, state.Attempt),
+                context,
+                (Connection: this, Target: target, Operation: operation, Behavior: behavior, Attempt: attempt)).ConfigureAwait(false);
+            if (outcome.Exception is not null && attempt.Route is { } failedOn)
+            {
+                // Failed for good: say where it failed rather than leave the previous command's route.
+                Record(target, failedOn with { Failed = true });
+            }
+
+            outcome.ThrowIfException();
+            return outcome.Result!;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+            attempt.Return();
+        }
+    }
+
+    /// <summary>
+    /// One attempt: routes the command if no strategy has said where it goes, borrows the connection, runs it. Every
+    /// failure comes back as an outcome (the raw error kept on the attempt for the strategies); a write or COMMIT
+    /// whose connection to the primary broke after sending comes back as its typed outcome, never to be re-sent.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Outcome<TResult>> RunAttemptAsync<TTarget, TResult>(TTarget target, Func<TTarget, ExecutionRequest, ValueTask<TResult>> operation, CommandBehavior behavior, CommandAttempt attempt)
+        where TTarget : IRoutedExecutable
+    {
+        attempt.Sent = false;
+        attempt.Failure = null;
+        var async = attempt.Async;
+        LinkedCancellation links = default;
+        CancellationToken abandoned = default;
+        NpgsqlConnection connection;
+        HostRuntime host;
+        var cancellationToken = attempt.CancellationToken;
+        try
+        {
+            if (!attempt.Routed)
+            {
+                await RouteAsync(attempt).ConfigureAwait(false);
+                attempt.Routed = true;
+            }
+
+            host = attempt.Decision.Host;
+            if (async)
+            {
+                // The caller's token, or the monitor giving the host up (it stopped answering): a blackholed host never
+                // holds a command longer than the monitor takes to notice. ADO.NET's sync API takes no token.
+                abandoned = host.AbandonToken;
+                (cancellationToken, links) = LinkAttemptCancellation(attempt.CancellationToken, abandoned);
+            }
+
+            connection = await AcquireAsync(host, attempt.Decision.Role, async, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            links.Dispose();
+            e = AbandonedOrSelf(e, attempt, abandoned);
+            NoteHostFailure(e);
+            if (attempt.Routed && (IsConnectFailure(e) || abandoned.IsCancellationRequested))
+            {
+                // Marked down now, not at the next probe: other commands stop trying it until a probe hears from it.
+                attempt.Decision.Host.MarkUnreachable(_dataSource.Monitor.Now);
+            }
+
+            attempt.Failure = e;
+            return Outcome.FromException<TResult>(e);
         }
 
+        attempt.Sent = true;
+        var decision = attempt.Decision;
+        var route = decision.ToRouteInfo();
+        attempt.Route = route;
+        using var activity = RoutingDiagnostics.StartRouteActivity(route);
+
+        // Inside a transaction the position is captured with its COMMIT instead.
+        var session = attempt.Session;
+        var capture = new CaptureTarget(
+            _transaction is null ? session : null,
+            attempt.Snapshot.SystemIdentifier,
+            decision.Host,
+            decision.Role,
+            decision.Role == HostRole.Replica ? attempt.RequiredReplayLsn : 0,
+            attempt.Snapshot.Primary,
+            isWrite: !attempt.Classification.IsRead || attempt.RefusedByStandby,
+            capturesReads: _dataSource.Options.MonotonicReads,
+            _dataSource.Clock,
+            _dataSource.Options.LsnCapture == LsnCaptureMode.Background,
+            session?.PrimaryPendingSince ?? 0);
+        var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken, target);
+        host.BeginCommand();
+        try
+        {
+            var result = await operation(target, request).ConfigureAwait(false);
+
+            // A reader marks the command finished when it closes: its batch is not done before that.
+            if (capture.MarksCompletion && result is not DbDataReader)
+            {
+                capture.Complete();
+            }
+
+            if (result is DbDataReader)
+            {
+                // Npgsql keeps its cancellation registration until the reader closes: this source is the reader's now.
+                _attemptCancellation = null;
+            }
+
+            Record(target, route);
+            return Outcome.FromResult(result);
+        }
+        catch (Exception e)
+        {
+            e = AbandonedOrSelf(e, attempt, abandoned);
+            NoteHostFailure(e);
+            attempt.Failure = e;
+            if (capture.IsActive && capture.Role == HostRole.Primary)
+            {
+                // The statement may have committed before the error (a later statement of a batch failed, the
+                // connection broke, the capture was cancelled): until a capture on the primary that started after
+                // now resolves it, this session reads from the primary.
+                capture.Failed();
+            }
+
+            if (decision.Role == HostRole.Primary && IsHostFailure(e) && (_transaction is not null || !attempt.Classification.IsRead || attempt.RefusedByStandby))
+            {
+                return Outcome.FromException<TResult>(await LostOnPrimaryAsync(decision, e, async).ConfigureAwait(false));
+            }
+
+            return Outcome.FromException<TResult>(e);
+        }
+        finally
+        {
+            host.EndCommand();
+            links.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A token cancelled by the caller's or by the host's abandonment. One source per connection, reused while it was
+    /// not cancelled and no reader kept it.
+    /// </summary>
+    private (CancellationToken Token, LinkedCancellation Links) LinkAttemptCancellation(CancellationToken caller, CancellationToken abandoned)
+    {
+        var source = _attemptCancellation;
+        if (source is null || !source.TryReset())
+        {
+            source = _attemptCancellation = new CancellationTokenSource();
+        }
+
+        return (source.Token, new LinkedCancellation(
+            caller.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source),
+            abandoned.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source)));
+    }
+
+    private readonly struct LinkedCancellation(CancellationTokenRegistration fromCaller, CancellationTokenRegistration fromHost) : IDisposable
+    {
+        public void Dispose()
+        {
+            fromCaller.Dispose();
+            fromHost.Dispose();
+        }
+    }
+
+    /// <summary>A cancellation the caller did not ask for: the monitor gave the host up. That is a host failure.</summary>
+    private static Exception AbandonedOrSelf(Exception e, CommandAttempt attempt, CancellationToken abandoned) =>
+        abandoned.IsCancellationRequested && !attempt.CancellationToken.IsCancellationRequested && e is OperationCanceledException or NpgsqlException
+            ? new NpgsqlException($"{attempt.Decision.Host.Endpoint.Name} stopped answering and the topology monitor gave it up, so the command was abandoned there.", e)
+            : e;
+
+    /// <summary>The host did not take the connection (refused, reset, no answer, shutting down); not a full client-side pool.</summary>
+    private static bool IsConnectFailure(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case PostgresException p:
+                    return p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState is "57P01" or "57P02" or "57P03";
+                case System.Net.Sockets.SocketException or IOException:
+                    return true;
+                case NpgsqlException when inner.Message.Contains("pool", StringComparison.OrdinalIgnoreCase):
+                    return false;
+                case TimeoutException:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The connection to the primary broke after the command was sent: its typed outcome. It is never sent again.</summary>
+    private async ValueTask<Exception> LostOnPrimaryAsync(RoutingDecision decision, Exception error, bool async)
+    {
+        if (_transaction is { } lost)
+        {
+            // The server rolls an open transaction back when its connection goes: nothing of it was committed.
+            await lost.AbandonAsync(async).ConfigureAwait(false);
+            return new TransactionRolledBackException(
+                $"The connection to {decision.Host.Endpoint.Name} was lost during the transaction, so the server rolled it back; nothing of it was committed. Run it again. ({error.Message})",
+                error);
+        }
+
+        return new CommandOutcomeUnknownException(
+            $"The connection to the primary {decision.Host.Endpoint.Name} was lost after the write was sent: it may or may not have been committed, and it was not sent again. Check before retrying. ({error.Message})",
+            error);
+    }
+
+    /// <summary>The first routing of a command: the session's position, the host, and the same-round-trip freshness check.</summary>
+    private async ValueTask RouteAsync(CommandAttempt attempt)
+    {
+        var options = _dataSource.Options;
+        var monitor = _dataSource.Monitor;
+        var snapshot = attempt.Snapshot;
+        var classification = attempt.Classification;
+        var async = attempt.Async;
+        var cancellationToken = attempt.CancellationToken;
         var session = options.ReadYourWrites ? EffectiveSession : null;
+        attempt.Session = session;
         var position = default(SessionPosition);
         if (session is not null && classification.IsRead && _transaction is null && !_pinnedToPrimary && !classification.PinsSession)
         {
             // Only a read outside a transaction may go to a replica: only then does the session's position matter.
             position = _dataSource.ResolveSession(session, snapshot);
-            if (position.PendingSince != 0 && PendingPositionHandling(classification, commandPreference, commandPolicy, session) is var handling && handling != PendingHandling.UsePrimary)
+            if (position.PendingSince != 0 && PendingPositionHandling(classification, attempt.CommandPreference, attempt.CommandPolicy, session) is var handling && handling != PendingHandling.UsePrimary)
             {
                 // A background capture lands within the capture interval (plus a round trip) of the write.
                 await _dataSource.Clock.WaitAsync(position.PendingSince, options.MaxReadYourWritesWait, async, cancellationToken).ConfigureAwait(false);
-                snapshot = monitor.Snapshot;
+                snapshot = attempt.Snapshot = monitor.Snapshot;
                 position = _dataSource.ResolveSession(session, snapshot);
                 if (position.PendingSince != 0 && handling == PendingHandling.WaitOrThrow)
                 {
@@ -295,191 +517,30 @@ public sealed class RoutedConnection : DbConnection
             }
         }
 
+        attempt.Position = position;
         var minLsn = position.MinLsn;
-        var decision = Decide(snapshot, classification, commandPreference, position, out var notCaughtUp);
-        ulong requiredReplayLsn = 0;
+        var decision = Decide(snapshot, classification, attempt.CommandPreference, position, out var notCaughtUp);
         if (notCaughtUp)
         {
             // No replica is *known* to have caught up (positions are as fresh as the last probe or read). Ask the
             // best candidate in the same round trip: [check; read]. If it is behind after all, its
-            // results are discarded and the stale-read policy decides.
+            // results are discarded and the reroute strategy applies the stale-read policy.
             var candidate = position.OnlyReplica is { } only
                 ? Router.PreferredReplica(snapshot, only)
                 : Router.PreferredReplica(snapshot, _replicaHost) ?? Router.MostAdvancedReplica(snapshot, null);
-            if (candidate is not null && !candidate.Host.RecentlyStaleFor(minLsn))
+            if (candidate is not null && !candidate.Host.RecentlyStaleFor(minLsn) && !candidate.Host.IsUnreachable)
             {
                 var hinted = classification.Hint is not null;
                 decision = new RoutingDecision(candidate.Host, HostRole.Replica, hinted ? RoutingReason.Hint : RoutingReason.ClassifiedRead, classification.Reason);
-                requiredReplayLsn = minLsn;
+                attempt.RequiredReplayLsn = minLsn;
             }
             else
             {
-                decision = await ResolveNotCaughtUpAsync(snapshot, classification, commandPreference, commandPolicy, session!, position.OnlyReplica, decision, async, cancellationToken).ConfigureAwait(false);
+                decision = await ResolveNotCaughtUpAsync(snapshot, attempt, decision).ConfigureAwait(false);
             }
         }
 
-        var background = options.LsnCapture == LsnCaptureMode.Background;
-        var refusedByStandby = false;
-        var standbyRetried = false;
-        var conflictRetried = false;
-        var hostRetried = false;
-        for (var attempt = 0; ; attempt++)
-        {
-            NpgsqlConnection connection;
-            try
-            {
-                connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (attempt < MaxReroutes && _transaction is null && IsHostFailure(e) && !(decision.Role == HostRole.Primary && _pinnedToPrimary))
-            {
-                // Nothing was sent: the host is unreachable. Probe at the failover cadence and go where the monitor says.
-                var failedAt = monitor.Now;
-                monitor.ReportDoubt();
-                if (decision.Role == HostRole.Primary)
-                {
-                    // Only a probe round that started after the failure can say where the primary is now.
-                    var fresh = await monitor.WaitForPrimaryAsync(options.MaxWaitForPrimary, failedAt, async, cancellationToken).ConfigureAwait(false);
-                    decision = Router.RouteWrite(fresh, decision.Reason, decision.Detail);
-                }
-                else
-                {
-                    var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-                    var retry = _dataSource.Router.RouteRead(monitor.Snapshot, new ReadRequest(preference, decision.Detail, MinLsn: minLsn, Only: position.OnlyReplica, Exclude: decision.Host), out var retryNotCaughtUp);
-                    decision = retryNotCaughtUp || retry.Host is null
-                        ? Router.RouteWrite(monitor.Snapshot, RoutingReason.HostFailureRetry, decision.Detail)
-                        : retry with { Reason = RoutingReason.HostFailureRetry };
-                    requiredReplayLsn = 0;
-                }
-
-                continue;
-            }
-
-            var route = decision.ToRouteInfo();
-            using var activity = RoutingDiagnostics.StartRouteActivity(route);
-
-            // Inside a transaction the position is captured with its COMMIT instead.
-            var capture = new CaptureTarget(
-                _transaction is null ? session : null,
-                snapshot.SystemIdentifier,
-                decision.Host,
-                decision.Role,
-                decision.Role == HostRole.Replica ? requiredReplayLsn : 0,
-                snapshot.Primary,
-                isWrite: !classification.IsRead || refusedByStandby,
-                capturesReads: options.MonotonicReads,
-                _dataSource.Clock,
-                background,
-                session?.PrimaryPendingSince ?? 0);
-            var request = new ExecutionRequest(this, connection, _transaction?.Inner, behavior, capture, async, cancellationToken, target);
-            var host = decision.Host;
-            host.BeginCommand();
-            var retrying = false;
-            var succeeded = false;
-            try
-            {
-                var result = await operation(target, request).ConfigureAwait(false);
-
-                // A reader marks the command finished when it closes: its batch is not done before that.
-                if (capture.MarksCompletion && result is not DbDataReader)
-                {
-                    capture.Complete();
-                }
-
-                Record(target, route);
-                succeeded = true;
-                return result;
-            }
-            catch (Exception e) when (NoteHostFailure(e))
-            {
-                throw; // Never reached: the filter only reports a host failure to the monitor.
-            }
-            catch (StaleReplicaException) when (capture.RequiredReplayLsn != 0)
-            {
-                retrying = true;
-                host.RecordStaleCheck(requiredReplayLsn);
-                requiredReplayLsn = 0;
-                var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, classification.Reason);
-                decision = await ResolveNotCaughtUpAsync(monitor.Snapshot, classification, commandPreference, commandPolicy, session!, position.OnlyReplica, fallback, async, cancellationToken).ConfigureAwait(false);
-            }
-            catch (PostgresException e) when (!standbyRetried && _transaction is null && decision.Role == HostRole.Replica && StandbyRefusal.Is(e, out var wrote))
-            {
-                // Nothing ran on the standby: run it on the primary, once. If it turned out to write, from now on it is a
-                // write (capture after its commit, pending mark) that may also have left session state: pin. Either way
-                // the classifier remembers the text.
-                standbyRetried = true;
-                retrying = true;
-                _dataSource.Logger.ReadOnlyRetry(decision.Host.Endpoint.Name, decision.Detail);
-                RoutingDiagnostics.RecordRetry(RoutingReason.ReadOnlyRetry);
-                target.OnRefusedByStandby(e, wrote);
-                refusedByStandby = wrote;
-                _pinnedToPrimary |= wrote;
-                decision = Router.RouteWrite(monitor.Snapshot, RoutingReason.ReadOnlyRetry, decision.Detail);
-                requiredReplayLsn = 0;
-            }
-            catch (PostgresException e) when (!conflictRetried && _transaction is null && decision.Role == HostRole.Replica && IsRecoveryConflict(e))
-            {
-                conflictRetried = true;
-                retrying = true;
-                _dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
-                RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
-                var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, new ReadRequest(preference, decision.Detail, MinLsn: minLsn, Only: position.OnlyReplica, Exclude: decision.Host), out var retryNotCaughtUp);
-                decision = retryNotCaughtUp && retry.Host is null
-                    ? Router.RouteWrite(monitor.Snapshot, RoutingReason.RecoveryConflictRetry, decision.Detail)
-                    : retry with { Reason = RoutingReason.RecoveryConflictRetry };
-                requiredReplayLsn = 0;
-            }
-            catch (Exception e) when (!hostRetried && _transaction is null && decision.Role == HostRole.Replica && IsHostFailure(e))
-            {
-                // A replica writes nothing, so the read may run again elsewhere; it failed before anything reached the caller.
-                hostRetried = true;
-                retrying = true;
-                _dataSource.Logger.HostFailureRetry(decision.Host.Endpoint.Name, e.Message);
-                RoutingDiagnostics.RecordRetry(RoutingReason.HostFailureRetry);
-                var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
-                var retry = _dataSource.Router.RouteRead(monitor.Snapshot, new ReadRequest(preference, decision.Detail, MinLsn: minLsn, Only: position.OnlyReplica, Exclude: decision.Host), out _);
-                decision = retry with { Reason = RoutingReason.HostFailureRetry };
-                requiredReplayLsn = 0;
-            }
-            catch (Exception e) when (decision.Role == HostRole.Primary && IsHostFailure(e) && (_transaction is not null || !classification.IsRead || refusedByStandby))
-            {
-                // The connection to the primary broke after the command was sent. Never sent again.
-                if (capture.IsActive)
-                {
-                    capture.Failed();
-                }
-
-                if (_transaction is { } lost)
-                {
-                    // The server rolls an open transaction back when its connection goes: nothing of it was committed.
-                    await lost.AbandonAsync(async).ConfigureAwait(false);
-                    throw new TransactionRolledBackException(
-                        $"The connection to {decision.Host.Endpoint.Name} was lost during the transaction, so the server rolled it back; nothing of it was committed. Run it again. ({e.Message})",
-                        e);
-                }
-
-                throw new CommandOutcomeUnknownException(
-                    $"The connection to the primary {decision.Host.Endpoint.Name} was lost after the write was sent: it may or may not have been committed, and it was not sent again. Check before retrying. ({e.Message})",
-                    e);
-            }
-            catch (Exception) when (capture.IsActive && capture.Role == HostRole.Primary)
-            {
-                // The statement may have committed before the error (a later statement of a batch failed, the
-                // capture was cancelled): until a capture on the primary that started after now resolves it, this
-                // session reads from the primary.
-                capture.Failed();
-                throw;
-            }
-            finally
-            {
-                host.EndCommand();
-                if (!retrying && !succeeded)
-                {
-                    // Failed for good: say where it failed rather than leave the previous command's route.
-                    Record(target, route with { Failed = true });
-                }
-            }
-        }
+        attempt.Decision = decision;
     }
 
     /// <summary>
@@ -539,8 +600,6 @@ public sealed class RoutedConnection : DbConnection
     private StaleReadPolicy EffectivePolicy(StaleReadPolicy? commandPolicy, ConsistencySession session) =>
         commandPolicy ?? ConsistencyScope.Current?.StaleReadPolicy ?? session.StaleReadPolicy ?? _dataSource.Options.StaleReadPolicy;
 
-    /// <summary>How many times one command may be re-routed because a host could not be reached (nothing sent).</summary>
-    private const int MaxReroutes = 3;
 
     /// <summary>The host is down or going down: class 08, 57P01–57P03, socket and I/O errors, timeouts to connect.</summary>
     internal static bool IsHostFailure(Exception e) => e switch
@@ -561,8 +620,8 @@ public sealed class RoutedConnection : DbConnection
         return false;
     }
 
-    private static bool IsRecoveryConflict(PostgresException e) =>
-        e.SqlState == PostgresErrorCodes.SerializationFailure && e.MessageText.Contains("conflict with recovery", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Session state was found after the fact (a standby refused a "read" that writes): stay on the primary.</summary>
+    internal void PinToPrimary() => _pinnedToPrimary = true;
 
     private RoutingDecision Decide(ClusterSnapshot snapshot, StatementClassification classification, ReadPreference? commandPreference, in SessionPosition position, out bool notCaughtUp)
     {
@@ -615,17 +674,10 @@ public sealed class RoutedConnection : DbConnection
     }
 
     /// <summary>No replica has replayed the session's position: fall back, wait (bounded), or throw, per policy.</summary>
-    private async ValueTask<RoutingDecision> ResolveNotCaughtUpAsync(
-        ClusterSnapshot snapshot,
-        StatementClassification classification,
-        ReadPreference? commandPreference,
-        StaleReadPolicy? commandPolicy,
-        ConsistencySession session,
-        HostRuntime? onlyReplica,
-        RoutingDecision fallback,
-        bool async,
-        CancellationToken cancellationToken)
+    internal async ValueTask<RoutingDecision> ResolveNotCaughtUpAsync(ClusterSnapshot snapshot, CommandAttempt attempt, RoutingDecision fallback)
     {
+        var (classification, commandPreference, commandPolicy, session, onlyReplica, async, cancellationToken) =
+            (attempt.Classification, attempt.CommandPreference, attempt.CommandPolicy, attempt.Session!, attempt.Position.OnlyReplica, attempt.Async, attempt.CancellationToken);
         var policy = EffectivePolicy(commandPolicy, session);
         var strictReplica = RoutingRules.EffectivePreference(classification, commandPreference, this) == RoutingData.ReadPreference.Replica;
         var candidate = onlyReplica is not null ? Router.PreferredReplica(snapshot, onlyReplica) : Router.MostAdvancedReplica(snapshot, null);

@@ -40,7 +40,7 @@ internal sealed class ReplicaSelector(LoadBalancingStrategy strategy)
     /// <summary>The candidate with the lowest smoothed round-trip time, including the primary (always caught up).</summary>
     public static HostState? SelectNearest(HostState? primary, HostState[] eligible, HostRuntime? exclude, ulong minLsn = 0, HostRuntime? only = null)
     {
-        HostState? best = primary is not null && primary.Host != exclude ? primary : null;
+        HostState? best = primary is not null && primary.Host != exclude && !primary.Host.IsUnreachable ? primary : null;
         foreach (var host in eligible)
         {
             if (IsCandidate(host, exclude, minLsn) && (only is null || host.Host == only) && (best is null || host.RoundTripTime < best.RoundTripTime))
@@ -53,7 +53,7 @@ internal sealed class ReplicaSelector(LoadBalancingStrategy strategy)
     }
 
     public static bool IsCandidate(HostState host, HostRuntime? exclude, ulong minLsn) =>
-        host.Host != exclude && host.Host.KnownLsn >= minLsn;
+        host.Host != exclude && host.Host.KnownLsn >= minLsn && !host.Host.IsUnreachable;
 
     private static HostState? FirstCandidate(HostState[] eligible, int start, HostRuntime? exclude, ulong minLsn)
     {

@@ -34,7 +34,7 @@ internal sealed class Router(ReplicatedDbOptions options)
                 return RouteToPrimary(snapshot, chosenBy, detail, "a read with read preference Primary");
 
             case ReadPreference.PrimaryPreferred:
-                if (snapshot.Primary is { } preferredPrimary && preferredPrimary.Host != exclude)
+                if (snapshot.Primary is { } preferredPrimary && preferredPrimary.Host != exclude && !preferredPrimary.Host.IsUnreachable)
                 {
                     return new RoutingDecision(preferredPrimary.Host, HostRole.Primary, chosenBy, detail);
                 }
@@ -109,7 +109,7 @@ internal sealed class Router(ReplicatedDbOptions options)
         HostState? best = null;
         foreach (var host in snapshot.EligibleReplicas)
         {
-            if (host.Host != exclude && (best is null || host.Host.KnownLsn > best.Host.KnownLsn))
+            if (host.Host != exclude && !host.Host.IsUnreachable && (best is null || host.Host.KnownLsn > best.Host.KnownLsn))
             {
                 best = host;
             }

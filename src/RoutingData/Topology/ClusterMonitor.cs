@@ -381,6 +381,7 @@ internal sealed class ClusterMonitor : IAsyncDisposable
             }
 
             _states[index] = state;
+            host.MarkAnswered(sentAt);
             // A restart, a new timeline, or a replay position that went back (a standby restarted from an older state, or
             // an endpoint — VIP, pooler — that now reaches another standby): what was known of its position means nothing.
             var wentBack = previous.IsHealthy && previous.IsInRecovery && state.IsInRecovery && (ulong)state.Lsn < (ulong)previous.Lsn;
@@ -428,6 +429,12 @@ internal sealed class ClusterMonitor : IAsyncDisposable
                 NextProbeAt = now + backoff,
             };
             _logger.ProbeFailed(host.Endpoint.Name, failures, backoff, error);
+            if (failures >= 2 || e is not OperationCanceledException)
+            {
+                // Given up (refused, reset, or no answer twice in a row): commands and connection attempts in flight
+                // there stop waiting for it — a blackholed host would hold them until their own timeouts.
+                host.AbandonInFlight();
+            }
         }
     }
 

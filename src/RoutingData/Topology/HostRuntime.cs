@@ -14,6 +14,8 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     private int _epoch;
     private ulong _staleCheckLsn = ulong.MaxValue;
     private long _staleCheckAt;
+    private long _unreachableSince;
+    private CancellationTokenSource _abandon = new();
 
     // 20 ms: long enough to spare a burst of doomed checks, short enough to notice a replica catching up.
     private static readonly long StaleCheckWindow = System.Diagnostics.Stopwatch.Frequency / 50;
@@ -90,6 +92,40 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     {
         Interlocked.Increment(ref _epoch);
         Volatile.Write(ref _knownLsn, lsn);
+    }
+
+    /// <summary>
+    /// Whether a connection attempt to this host failed since the monitor last heard from it: no new command is
+    /// routed here until a probe sent after the failure answers (the probe, not a user's request, pays for finding
+    /// out whether the host is back).
+    /// </summary>
+    public bool IsUnreachable => Volatile.Read(ref _unreachableSince) != 0;
+
+    /// <summary>When (a <see cref="TimeProvider"/> timestamp) the host was found unreachable; 0 if it is not.</summary>
+    public long UnreachableSince => Volatile.Read(ref _unreachableSince);
+
+    public void MarkUnreachable(long now) => Interlocked.CompareExchange(ref _unreachableSince, Math.Max(now, 1), 0);
+
+    /// <summary>A probe sent at <paramref name="probeSentAt"/> answered: a failure seen before it sent no longer counts.</summary>
+    public void MarkAnswered(long probeSentAt)
+    {
+        var since = Volatile.Read(ref _unreachableSince);
+        if (since != 0 && probeSentAt > since)
+        {
+            Interlocked.CompareExchange(ref _unreachableSince, 0, since);
+        }
+    }
+
+    /// <summary>Cancelled when the monitor gives the host up: commands and connection attempts in flight there stop waiting.</summary>
+    public CancellationToken AbandonToken => Volatile.Read(ref _abandon).Token;
+
+    /// <summary>Stops every command and connection attempt in flight on this host (it stopped answering); later ones get a fresh token.</summary>
+    public void AbandonInFlight()
+    {
+        var abandoned = Interlocked.Exchange(ref _abandon, new CancellationTokenSource());
+
+        // Off the caller's thread: the callbacks include Npgsql's cancellation of each command, which talks to the host.
+        ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), abandoned, preferLocal: false);
     }
 
     public void BeginCommand() => Interlocked.Increment(ref _outstanding);

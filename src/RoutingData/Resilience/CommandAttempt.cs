@@ -1,0 +1,125 @@
+using Polly;
+using RoutingData.Consistency;
+using RoutingData.Routing;
+using RoutingData.Sql;
+using RoutingData.Topology;
+
+namespace RoutingData.Resilience;
+
+/// <summary>
+/// One command across its attempts: what it is, where the next attempt goes, and what was already tried. The
+/// resilience strategies read and steer it through the <see cref="ResilienceContext"/>; the connection runs each
+/// attempt where it says. One per connection, reused: ADO.NET runs one command at a time on a connection.
+/// </summary>
+internal sealed class CommandAttempt
+{
+    /// <summary>The key under which a routed command's attempt travels in its <see cref="ResilienceContext"/>.</summary>
+    public static readonly ResiliencePropertyKey<CommandAttempt> Key = new("RoutingData.CommandAttempt");
+
+    private int _inUse;
+
+    public RoutedConnection Connection { get; private set; } = null!;
+
+    public IRoutedExecutable Target { get; private set; } = null!;
+
+    public StatementClassification Classification { get; private set; }
+
+    public ReadPreference? CommandPreference { get; private set; }
+
+    public StaleReadPolicy? CommandPolicy { get; private set; }
+
+    public bool Async { get; private set; }
+
+    public CancellationToken CancellationToken { get; private set; }
+
+    /// <summary>The topology the command was (or will be) routed on.</summary>
+    public ClusterSnapshot Snapshot { get; set; } = null!;
+
+    /// <summary>The consistency session of a read outside a transaction; null otherwise.</summary>
+    public ConsistencySession? Session { get; set; }
+
+    /// <summary>The session's position when the command was routed.</summary>
+    public SessionPosition Position { get; set; }
+
+    /// <summary>Where the next attempt runs; valid once <see cref="Routed"/> is set.</summary>
+    public RoutingDecision Decision { get; set; }
+
+    /// <summary>Whether <see cref="Decision"/> was made; the first attempt routes the command itself.</summary>
+    public bool Routed { get; set; }
+
+    /// <summary>The position the chosen replica must have replayed, checked in the same round trip (0: none).</summary>
+    public ulong RequiredReplayLsn { get; set; }
+
+    /// <summary>Whether the last attempt reached the point of sending (a failure before it left nothing on any server).</summary>
+    public bool Sent { get; set; }
+
+    /// <summary>The error of the last attempt as it happened, before it was turned into the caller's typed outcome.</summary>
+    public Exception? Failure { get; set; }
+
+    /// <summary>The route of the last attempt that was sent.</summary>
+    public RouteInfo? Route { get; set; }
+
+    /// <summary>Whether a standby refused the statement because it writes: from then on it is a write.</summary>
+    public bool RefusedByStandby { get; set; }
+
+    public bool StandbyRetried { get; set; }
+
+    public bool ConflictRetried { get; set; }
+
+    public bool ConnectionLossRetried { get; set; }
+
+    /// <summary>How many times the command moved because its host could not be reached.</summary>
+    public int UnreachableReroutes { get; set; }
+
+    /// <summary>
+    /// Whether the command runs in the connection's open transaction (never re-run anywhere). Fixed when the command
+    /// starts: a transaction abandoned by a failed attempt must not make its statement look free to run elsewhere.
+    /// </summary>
+    public bool InTransaction { get; private set; }
+
+    /// <summary>Whether the command needs the primary whatever the topology: a write, session state, a pinned connection.</summary>
+    public bool NeedsPrimary => !InTransaction && (!Classification.IsRead || Classification.PinsSession || Connection.IsPinnedToPrimary);
+
+    /// <summary>Takes the connection's cached attempt, or a new one if a misbehaving caller runs two commands at once.</summary>
+    public static CommandAttempt Rent(ref CommandAttempt? cached)
+    {
+        var attempt = cached ??= new CommandAttempt();
+        return Interlocked.Exchange(ref attempt._inUse, 1) == 0 ? attempt : new CommandAttempt { _inUse = 1 };
+    }
+
+    public void Begin(RoutedConnection connection, IRoutedExecutable target, in StatementClassification classification, ReadPreference? commandPreference, StaleReadPolicy? commandPolicy, ClusterSnapshot snapshot, bool async, CancellationToken cancellationToken)
+    {
+        Connection = connection;
+        Target = target;
+        Classification = classification;
+        CommandPreference = commandPreference;
+        CommandPolicy = commandPolicy;
+        Snapshot = snapshot;
+        Async = async;
+        CancellationToken = cancellationToken;
+        InTransaction = connection.CurrentTransaction is not null;
+    }
+
+    /// <summary>Clears everything that would keep objects alive and hands the attempt back.</summary>
+    public void Return()
+    {
+        Target = null!;
+        Snapshot = null!;
+        Session = null;
+        Position = default;
+        Decision = default;
+        Routed = false;
+        RequiredReplayLsn = 0;
+        Sent = false;
+        Failure = null;
+        Route = null;
+        RefusedByStandby = false;
+        StandbyRetried = false;
+        ConflictRetried = false;
+        ConnectionLossRetried = false;
+        UnreachableReroutes = 0;
+        CancellationToken = default;
+        InTransaction = false;
+        Volatile.Write(ref _inUse, 0);
+    }
+}

@@ -1,0 +1,218 @@
+using Npgsql;
+using Polly;
+using Polly.Telemetry;
+using RoutingData.Consistency;
+using RoutingData.Routing;
+
+namespace RoutingData.Resilience;
+
+/// <summary>
+/// Decides, in one place, which failed attempts of a routed command run again and where (see
+/// <see cref="RerouteStrategyOptions"/>). Outside a RoutingData command (no <see cref="CommandAttempt"/>) it does nothing.
+/// </summary>
+internal sealed class RerouteStrategy(RerouteStrategyOptions options, ResilienceStrategyTelemetry telemetry) : ResilienceStrategy
+{
+    private static readonly ResilienceEvent RerouteEvent = new(ResilienceEventSeverity.Warning, "OnReroute");
+
+    protected override async ValueTask<Outcome<TResult>> ExecuteCore<TResult, TState>(
+        Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
+        ResilienceContext context,
+        TState state)
+    {
+        if (!context.Properties.TryGetValue(CommandAttempt.Key, out var attempt))
+        {
+            return await callback(context, state).ConfigureAwait(false);
+        }
+
+        while (true)
+        {
+            var outcome = await callback(context, state).ConfigureAwait(false);
+            // A typed outcome (rolled back, outcome unknown) is final: it says the command must not simply run again.
+            if (outcome.Exception is null or CommandOutcomeUnknownException or TransactionRolledBackException
+                || attempt.Failure is not { } failure
+                || Cause(attempt, failure, options) is not { } cause)
+            {
+                return outcome;
+            }
+
+            var failedOn = attempt.Route ?? attempt.Decision.ToRouteInfo();
+            try
+            {
+                await RerouteAsync(attempt, cause, failure).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Nowhere to go (no primary, no replica, a policy that throws): that is the command's outcome.
+                return Outcome.FromException<TResult>(e);
+            }
+
+            var arguments = new OnRerouteArguments(context, cause, failure, failedOn, attempt.Decision.ToRouteInfo());
+            telemetry.Report(RerouteEvent, context, arguments);
+            if (options.OnReroute is { } onReroute)
+            {
+                await onReroute(arguments).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>What may run again: only what provably did nothing anywhere, or only read, and nothing of a transaction.</summary>
+    internal static RerouteCause? Cause(CommandAttempt attempt, Exception failure, RerouteStrategyOptions options)
+    {
+        if (attempt.InTransaction)
+        {
+            return null; // The transaction's session is gone with its host: the caller gets a typed outcome instead.
+        }
+
+        var role = attempt.Decision.Role;
+        if (!attempt.Sent)
+        {
+            // Nothing was sent. A connection pinned by session state cannot move: its SETs and temp tables stay behind.
+            return attempt.UnreachableReroutes < options.MaxUnreachableReroutes
+                && RoutedConnection.IsHostFailure(failure)
+                && !(role == HostRole.Primary && attempt.Connection.IsPinnedToPrimary)
+                ? RerouteCause.HostUnreachable
+                : null;
+        }
+
+        if (failure is StaleReplicaException && attempt.RequiredReplayLsn != 0)
+        {
+            return RerouteCause.ReplicaBehind;
+        }
+
+        if (role == HostRole.Replica && failure is PostgresException refused && !attempt.StandbyRetried && StandbyRefusal.Is(refused, out _))
+        {
+            return RerouteCause.RefusedByStandby;
+        }
+
+        if (role == HostRole.Replica && options.RetryRecoveryConflicts && !attempt.ConflictRetried && failure is PostgresException conflict && IsRecoveryConflict(conflict))
+        {
+            return RerouteCause.RecoveryConflict;
+        }
+
+        // A read (proved read-only by the classifier, not made a write by a standby's refusal) changed nothing: it may run again.
+        return options.RetryReadsOnConnectionLoss
+            && !attempt.ConnectionLossRetried
+            && attempt.Classification.IsRead
+            && !attempt.Classification.PinsSession
+            && !attempt.RefusedByStandby
+            && !attempt.Connection.IsPinnedToPrimary
+            && RoutedConnection.IsHostFailure(failure)
+            ? RerouteCause.ReadConnectionLost
+            : null;
+    }
+
+    internal static bool IsRecoveryConflict(PostgresException e) =>
+        e.SqlState == PostgresErrorCodes.SerializationFailure && e.MessageText.Contains("conflict with recovery", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Where it runs again: sets the attempt's next decision, or throws when no host can take it.</summary>
+    private static async ValueTask RerouteAsync(CommandAttempt attempt, RerouteCause cause, Exception failure)
+    {
+        var connection = attempt.Connection;
+        var dataSource = connection.ReplicatedDataSource;
+        var monitor = dataSource.Monitor;
+        var decision = attempt.Decision;
+        var detail = decision.Detail;
+        attempt.RequiredReplayLsn = 0;
+        switch (cause)
+        {
+            case RerouteCause.HostUnreachable:
+                attempt.UnreachableReroutes++;
+                if (decision.Role == HostRole.Primary)
+                {
+                    // Only a probe round that started after the failure can say where the primary is now.
+                    var failedAt = monitor.Now;
+                    monitor.ReportDoubt();
+                    var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(dataSource.Options.MaxWaitForPrimary, failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+                    attempt.Decision = Router.RouteWrite(fresh, decision.Reason, detail);
+                }
+                else
+                {
+                    monitor.ReportDoubt();
+                    attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.HostFailureRetry);
+                }
+
+                break;
+
+            case RerouteCause.ReplicaBehind:
+                decision.Host.RecordStaleCheck(attempt.Position.MinLsn);
+                var fallback = Router.RouteWrite(monitor.Snapshot, RoutingReason.NotCaughtUp, attempt.Classification.Reason);
+                attempt.Decision = await connection.ResolveNotCaughtUpAsync(monitor.Snapshot, attempt, fallback).ConfigureAwait(false);
+                break;
+
+            case RerouteCause.RefusedByStandby:
+                // Nothing ran on the standby: run it on the primary, once. If it turned out to write, from now on it is a
+                // write (capture after its commit, pending mark) that may also have left session state: pin. Either way
+                // the classifier remembers the text.
+                StandbyRefusal.Is((PostgresException)failure, out var wrote);
+                attempt.StandbyRetried = true;
+                dataSource.Logger.ReadOnlyRetry(decision.Host.Endpoint.Name, detail);
+                RoutingDiagnostics.RecordRetry(RoutingReason.ReadOnlyRetry);
+                attempt.Target.OnRefusedByStandby((PostgresException)failure, wrote);
+                attempt.RefusedByStandby = wrote;
+                if (wrote)
+                {
+                    connection.PinToPrimary();
+                }
+
+                attempt.Decision = Router.RouteWrite(monitor.Snapshot, RoutingReason.ReadOnlyRetry, detail);
+                break;
+
+            case RerouteCause.RecoveryConflict:
+                attempt.ConflictRetried = true;
+                dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
+                RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
+                attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.RecoveryConflictRetry);
+                break;
+
+            default:
+                attempt.ConnectionLossRetried = true;
+                dataSource.Logger.HostFailureRetry(decision.Host.Endpoint.Name, failure.Message);
+                RoutingDiagnostics.RecordRetry(RoutingReason.HostFailureRetry);
+                monitor.ReportDoubt();
+                attempt.Decision = decision.Role == HostRole.Primary
+                    ? await ReadAfterPrimaryLossAsync(attempt, decision.Host).ConfigureAwait(false)
+                    : ReadElsewhere(attempt, decision.Host, RoutingReason.HostFailureRetry);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The primary died under a read: a replica that has the session's position takes it now; otherwise it waits
+    /// (bounded) for a probe round after the failure to say where the primary is.
+    /// </summary>
+    private static async ValueTask<RoutingDecision> ReadAfterPrimaryLossAsync(CommandAttempt attempt, Topology.HostRuntime failed)
+    {
+        var dataSource = attempt.Connection.ReplicatedDataSource;
+        var monitor = dataSource.Monitor;
+        var failedAt = monitor.Now;
+        if (OtherHost(attempt, failed, RoutingReason.HostFailureRetry) is { } elsewhere)
+        {
+            return elsewhere;
+        }
+
+        var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(dataSource.Options.MaxWaitForPrimary, failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+        return Router.RouteWrite(fresh, RoutingReason.HostFailureRetry, attempt.Decision.Detail);
+    }
+
+    /// <summary>The read on another host that has the session's position, else on the primary.</summary>
+    private static RoutingDecision ReadElsewhere(CommandAttempt attempt, Topology.HostRuntime failed, RoutingReason reason) =>
+        OtherHost(attempt, failed, reason) ?? Router.RouteWrite(attempt.Connection.ReplicatedDataSource.Monitor.Snapshot, reason, attempt.Decision.Detail);
+
+    /// <summary>Another host the read may use (per its preference and the session's position); null if none.</summary>
+    private static RoutingDecision? OtherHost(CommandAttempt attempt, Topology.HostRuntime failed, RoutingReason reason)
+    {
+        var connection = attempt.Connection;
+        var dataSource = connection.ReplicatedDataSource;
+        var preference = RoutingRules.EffectivePreference(attempt.Classification, attempt.CommandPreference, connection);
+        var request = new ReadRequest(preference, attempt.Decision.Detail, MinLsn: attempt.Position.MinLsn, Only: attempt.Position.OnlyReplica, Exclude: failed);
+        try
+        {
+            var retry = dataSource.Router.RouteRead(dataSource.Monitor.Snapshot, request, out var notCaughtUp);
+            return notCaughtUp || retry.Host is null || retry.Host == failed ? null : retry with { Reason = reason };
+        }
+        catch (NoSuitableHostException)
+        {
+            return null;
+        }
+    }
+}
