@@ -23,7 +23,8 @@ public sealed class PatroniNode
         Port = port;
         RestPort = restPort;
         RestEndpoint = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{Address}:{restPort}/"));
-        ConnectionString = connectionString;
+        // Not pooled: a pooled connection to a server killed since would fail its next command.
+        ConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
         DataDirectory = Path.Combine(folder, "data");
     }
 
@@ -42,7 +43,10 @@ public sealed class PatroniNode
     /// <summary>Gets the REST API's base URI (<c>http://127.0.0.1:port/</c>; <c>/cluster</c> lies under it).</summary>
     public Uri RestEndpoint { get; }
 
-    /// <summary>Gets an Npgsql connection string for this node's server alone, as the superuser, with its password.</summary>
+    /// <summary>
+    /// Gets an Npgsql connection string for this node's server alone, as the superuser, with its password. It turns
+    /// pooling off: the node may be killed and come back, and a pooled connection from before would fail.
+    /// </summary>
     public string ConnectionString { get; }
 
     /// <summary>Gets a value indicating whether the node's Patroni daemon runs (started and not killed since).</summary>
