@@ -102,35 +102,38 @@ public sealed class PatroniFailoverTests(PatroniClusterFixture fixture) : IAsync
         await idle.WaitForTopologyAsync(_ct);
 
         var clock = Stopwatch.StartNew();
-        var writes = new ConcurrentQueue<(long Id, int Port, TimeSpan At)>();
-        var reads = new ConcurrentQueue<(int Port, bool InRecovery, TimeSpan At)>();
-        var failures = new ConcurrentQueue<(bool Write, Exception Error, TimeSpan At)>();
+        // Each command's start (before it is routed) and end (after its answer was seen, maybe a little late: the
+        // machine is shared). A claim about where a command may run is checked against the side that makes it sound.
+        var writes = new ConcurrentQueue<(int Port, TimeSpan Start, TimeSpan End)>();
+        var reads = new ConcurrentQueue<(int Port, bool InRecovery, TimeSpan Start, TimeSpan End)>();
+        var failures = new ConcurrentQueue<(bool Write, Exception Error, TimeSpan Start, TimeSpan End)>();
         using var stop = new CancellationTokenSource();
         var nextId = 0L;
-        var writer = Task.Run(() => LoopAsync(write: true, async connection =>
+        var writer = Task.Run(() => LoopAsync(write: true, async (connection, start) =>
         {
             var id = Interlocked.Increment(ref nextId);
             var port = await connection.ExecuteScalarAsync<int>($"INSERT INTO {table} (id, port) VALUES (@id, inet_server_port()) RETURNING port", new { id });
-            writes.Enqueue((id, port, clock.Elapsed));
+            writes.Enqueue((port, start, clock.Elapsed));
         }), CancellationToken.None);
-        var reader = Task.Run(() => LoopAsync(write: false, async connection =>
+        var reader = Task.Run(() => LoopAsync(write: false, async (connection, start) =>
         {
             var (port, inRecovery) = await connection.QuerySingleAsync<(int, bool)>("SELECT inet_server_port(), pg_is_in_recovery()");
-            reads.Enqueue((port, inRecovery, clock.Elapsed));
+            reads.Enqueue((port, inRecovery, start, clock.Elapsed));
         }), CancellationToken.None);
 
-        async Task LoopAsync(bool write, Func<RoutedConnection, Task> work)
+        async Task LoopAsync(bool write, Func<RoutedConnection, TimeSpan, Task> work)
         {
             while (!stop.IsCancellationRequested)
             {
+                var start = clock.Elapsed;
                 try
                 {
                     await using var connection = await busy.OpenConnectionAsync(CancellationToken.None);
-                    await work(connection);
+                    await work(connection, start);
                 }
                 catch (Exception e) when (e is DbException or NoSuitableHostException or TimeoutException or InvalidOperationException)
                 {
-                    failures.Enqueue((write, e, clock.Elapsed));
+                    failures.Enqueue((write, e, start, clock.Elapsed));
                 }
 
                 await Task.Delay(10, CancellationToken.None); // A steady loop, not a busy one: the machine is shared.
@@ -141,15 +144,29 @@ public sealed class PatroniFailoverTests(PatroniClusterFixture fixture) : IAsync
         {
             await WaitUntilAsync(() => writes.Count > 20 && reads.Count > 20, "writes and reads before the kill");
 
-            // Who sees the new leader when: each data source's snapshot, watched every 2 ms from the kill on.
+            // Who sees the new leader when: each data source's snapshot, watched every 2 ms from the kill on; and the
+            // last time the returning old leader was seen not eligible for reads (before it, none may go there).
             TimeSpan? busySaw = null, idleSaw = null, oldEligibleAgain = null;
+            var oldLastIneligible = TimeSpan.Zero;
             var watching = Task.Run(async () =>
             {
                 while (!stop.IsCancellationRequested && (busySaw is null || idleSaw is null || oldEligibleAgain is null))
                 {
-                    busySaw ??= NewPrimary(busy) ? clock.Elapsed : null;
-                    idleSaw ??= NewPrimary(idle) ? clock.Elapsed : null;
-                    oldEligibleAgain ??= busySaw is not null && Array.Exists(busy.Monitor.Snapshot.EligibleReplicas, r => r.Host.Endpoint.Port == oldPort) ? clock.Elapsed : null;
+                    var now = clock.Elapsed;
+                    busySaw ??= NewPrimary(busy) ? now : null;
+                    idleSaw ??= NewPrimary(idle) ? now : null;
+                    if (oldEligibleAgain is null)
+                    {
+                        if (Array.Exists(busy.Monitor.Snapshot.EligibleReplicas, r => r.Host.Endpoint.Port == oldPort))
+                        {
+                            oldEligibleAgain = now;
+                        }
+                        else
+                        {
+                            oldLastIneligible = now;
+                        }
+                    }
+
                     await Task.Delay(2, CancellationToken.None);
                 }
             }, CancellationToken.None);
@@ -175,7 +192,7 @@ public sealed class PatroniFailoverTests(PatroniClusterFixture fixture) : IAsync
             var promoted = clock.Elapsed;
             await WaitUntilAsync(() => busySaw is not null && idleSaw is not null, "both data sources to see the new leader");
             await WaitUntilAsync(() => writes.Count(w => w.Port == newLeader.Port) > 20, "writes on the new leader");
-            var firstWrite = writes.First(w => w.Port == newLeader.Port).At;
+            var firstWrite = writes.First(w => w.Port == newLeader.Port).End;
 
             // The old leader comes back: Patroni rewinds it and makes it a replica of the new one.
             var restarting = clock.Elapsed;
@@ -189,7 +206,7 @@ public sealed class PatroniFailoverTests(PatroniClusterFixture fixture) : IAsync
             await Task.WhenAll(writer, reader, watching);
 
             var failed = failures.GroupBy(f => (f.Write ? "write " : "read ") + f.Error.GetType().Name)
-                .Select(g => $"{g.Count()} {g.Key} ({Ms(g.Min(f => f.At) - killed).Trim()} to {Ms(g.Max(f => f.At) - killed).Trim()} after the kill)");
+                .Select(g => $"{g.Count()} {g.Key} (ending {Ms(g.Min(f => f.End) - killed).Trim()} to {Ms(g.Max(f => f.End) - killed).Trim()} after the kill)");
             var report = string.Create(CultureInfo.InvariantCulture, $"""
                 Patroni leader kill, {(withSource ? "WITH the Patroni source (polled every 250 ms)" : "probing alone (no topology source)")}: {oldLeader.Name} → {newLeader.Name}
                   SIGKILL to the leader's patroni and postmaster, both gone  {Ms(killed - killing)}
@@ -203,26 +220,26 @@ public sealed class PatroniFailoverTests(PatroniClusterFixture fixture) : IAsync
                   {writes.Count} writes, {reads.Count} reads; failures: {(failures.IsEmpty ? "none" : string.Join("; ", failed))}
                 """);
             TestContext.Current.TestOutputHelper?.WriteLine(report);
-            foreach (var (_, error, at) in failures.Take(3))
+            foreach (var (_, error, _, end) in failures.Take(3))
             {
-                TestContext.Current.TestOutputHelper?.WriteLine($"  {Ms(at - killed)} after the kill: {error.Message}");
+                TestContext.Current.TestOutputHelper?.WriteLine($"  {Ms(end - killed)} after the kill: {error.Message}");
             }
 
-            // Writes acknowledged once the old leader was gone ran on the new leader, and none on the old node when it came back.
-            Assert.All(writes.Where(w => w.At > killed), w => Assert.Equal(newLeader.Port, w.Port));
-            Assert.True(writes.Count(w => w.At > rejoined) > 20, report);
+            // Writes sent once the old leader was gone ran on the new leader: none on the old node, also when it came back.
+            Assert.All(writes.Where(w => w.Start > killed), w => Assert.Equal(newLeader.Port, w.Port));
+            Assert.True(writes.Count(w => w.Start > rejoined) > 20, report);
 
-            // No read from a host that was not eligible: none from the old node from its death until it was an eligible
-            // replica again, and none outside recovery but from the new leader.
-            Assert.DoesNotContain(reads, r => r.Port == oldPort && r.At > killed && r.At < oldEligibleAgain.Value);
-            Assert.All(reads.Where(r => r.At > killed && !r.InRecovery), r => Assert.Equal(newLeader.Port, r.Port));
+            // No read from a host that was not eligible: none sent after the kill ran on the old node and ended while it
+            // was still seen ineligible, and none outside recovery but on the new leader.
+            Assert.DoesNotContain(reads, r => r.Port == oldPort && r.Start > killed && r.End < oldLastIneligible);
+            Assert.All(reads.Where(r => r.Start > killed && !r.InRecovery), r => Assert.Equal(newLeader.Port, r.Port));
 
             // Writes fail only in flight on the dying leader (outcome unknown), never for want of a host: they wait for
             // the new leader. Reads may find no host only while there is no primary (a replica whose WAL receiver is down
             // may be judged behind the newest timeline).
             Assert.True(failures.Count(f => f.Write) <= 1, report);
             Assert.DoesNotContain(failures, f => f.Write && f.Error is NoSuitableHostException);
-            Assert.All(failures.Where(f => !f.Write), f => Assert.True(f.Error is NoSuitableHostException && f.At >= killing && f.At <= busySaw.Value, $"{f.Error.GetType().Name} at {Ms(f.At - killed)} after the kill: {f.Error.Message}"));
+            Assert.All(failures.Where(f => !f.Write), f => Assert.True(f.Error is NoSuitableHostException && f.End >= killing && f.Start <= busySaw.Value, $"{f.Error.GetType().Name} ending {Ms(f.End - killed)} after the kill: {f.Error.Message}"));
 
             Assert.Equal(newLeader.Port, idle.Monitor.Snapshot.Primary?.Host.Endpoint.Port);
             if (withSource)
