@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -24,9 +23,6 @@ namespace RoutingData.Testing;
 /// </example>
 public sealed class PostgresCluster : IAsyncDisposable
 {
-    private static readonly ConcurrentDictionary<PostgresCluster, byte> Live = new();
-    private static int _exitHandlerRegistered;
-
     private readonly ClusterBackend _backend;
     private readonly List<PostgresNode> _nodes = [];
     private readonly List<TcpFaultProxy> _proxies = [];
@@ -158,7 +154,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             : await ContainerClusterBackend.CreateAsync(options, cancellationToken).ConfigureAwait(false);
 
         var cluster = new PostgresCluster(backend, options);
-        RegisterForProcessExit(cluster);
+        ExitCleanup.Add(cluster, cluster.KillAndDeleteAtExit);
         try
         {
             await cluster.CreateCertificatesAsync(cancellationToken).ConfigureAwait(false);
@@ -404,7 +400,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         finally
         {
             await _backend.DisposeAsync().ConfigureAwait(false);
-            Live.TryRemove(this, out _);
+            ExitCleanup.Remove(this);
         }
     }
 
@@ -427,9 +423,9 @@ public sealed class PostgresCluster : IAsyncDisposable
 
                 lastError = null;
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException or System.Net.Http.HttpRequestException)
             {
-                lastError = e; // The server may still be starting or switching over.
+                lastError = e; // The server (or its REST API) may still be starting or switching over.
             }
 
             if (deadline.Elapsed > timeout)
@@ -466,22 +462,11 @@ public sealed class PostgresCluster : IAsyncDisposable
         return result;
     }
 
-    private static void RegisterForProcessExit(PostgresCluster cluster)
+    private void KillAndDeleteAtExit()
     {
-        Live.TryAdd(cluster, 0);
-        if (Interlocked.Exchange(ref _exitHandlerRegistered, 1) == 0)
+        if (_backend is LocalClusterBackend local && !_preserveLogs)
         {
-            // Runs on normal exit and on SIGTERM; a SIGKILL'd run is cleaned by the next run's janitor.
-            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-            {
-                foreach (var live in Live.Keys)
-                {
-                    if (live._backend is LocalClusterBackend local && !live._preserveLogs)
-                    {
-                        local.KillAndDeleteNow();
-                    }
-                }
-            };
+            local.KillAndDeleteNow();
         }
     }
 

@@ -30,7 +30,7 @@ public sealed class ReplicatedDataSource : DbDataSource
     private int _disposed;
     private int _leasedConnections;
 
-    internal ReplicatedDataSource(ReplicatedDbOptions options, NpgsqlConnectionStringBuilder template, HostRuntime[] hosts, ILoggerFactory loggerFactory, TimeProvider timeProvider, Polly.ResiliencePipeline pipeline)
+    internal ReplicatedDataSource(ReplicatedDbOptions options, NpgsqlConnectionStringBuilder template, HostRuntime[] hosts, ILoggerFactory loggerFactory, TimeProvider timeProvider, Polly.ResiliencePipeline pipeline, IReadOnlyList<Topology.Sources.TopologySourceRegistration>? topologySources = null)
     {
         Options = options;
         Pipeline = pipeline;
@@ -42,7 +42,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         Router = new Router(options);
         _tokenCodec = new Consistency.TokenCodec(options.TokenSigningKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : null);
         _classifier = new StatementClassifier(FunctionCatalog.CreateDefault(options.ReadOnlyFunctions, options.WritingFunctions), onUnknownFunction: RequestCatalogRefresh);
-        Monitor = new ClusterMonitor(hosts, options, timeProvider, loggerFactory.CreateLogger<ClusterMonitor>(), catalog => _classifier = NextClassifier(catalog, _classifier.BackslashEscapes));
+        Monitor = new ClusterMonitor(hosts, options, timeProvider, loggerFactory.CreateLogger<ClusterMonitor>(), catalog => _classifier = NextClassifier(catalog, _classifier.BackslashEscapes), topologySources);
         Monitor.StandardConformingStringsChanged = on => _classifier = NextClassifier(_classifier.Catalog, backslashEscapes: !on);
         Clock = new Consistency.PrimaryPositionClock(() => Monitor.Snapshot, options.LsnCaptureInterval, options.TopologyProbeTimeout, timeProvider, Logger);
         Timelines = new Consistency.TimelineReconciler(Monitor, Clock, options, timeProvider, Logger);
@@ -451,7 +451,10 @@ public sealed class ReplicatedDataSource : DbDataSource
                 snapshot.Lags[i],
                 host.RoundTripTime,
                 Array.IndexOf(snapshot.EligibleReplicas, host) >= 0,
-                host.LastError);
+                host.LastError)
+            {
+                SourceReport = snapshot.DescribeSources(host.Host.Endpoint),
+            };
         }
 
         return result;

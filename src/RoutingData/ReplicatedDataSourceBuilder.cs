@@ -5,6 +5,7 @@ using Npgsql;
 using Polly;
 using RoutingData.Internal;
 using RoutingData.Topology;
+using RoutingData.Topology.Sources;
 
 namespace RoutingData;
 
@@ -15,6 +16,7 @@ namespace RoutingData;
 public sealed class ReplicatedDataSourceBuilder
 {
     private readonly List<Action<NpgsqlDataSourceBuilder>> _configureNpgsql = [];
+    private readonly List<ITopologySource> _topologySources = [];
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private TimeProvider _timeProvider = TimeProvider.System;
     private Action<ResiliencePipelineBuilder> _configureResilience = static builder => builder.AddRoutingDataDefaults();
@@ -118,6 +120,34 @@ public sealed class ReplicatedDataSourceBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds a source of topology hints (a cluster manager, DNS, a cloud API) that the monitor polls every
+    /// <see cref="ReplicatedDbOptions.TopologySourcePollInterval"/>. What it says is confirmed by a probe before anything
+    /// is routed on it; see <see cref="ITopologySource"/>. The data source does not dispose it.
+    /// </summary>
+    /// <param name="source">The source.</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder UseTopologySource(ITopologySource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        _topologySources.Add(source);
+        return this;
+    }
+
+    /// <summary>Polls Patroni's REST API for the leader: adds <paramref name="endpoints"/> to <see cref="ReplicatedDbOptions.PatroniEndpoints"/>.</summary>
+    /// <param name="endpoints">Patroni REST endpoints, e.g. <c>http://db1:8008</c>; the next is tried when one does not answer.</param>
+    /// <returns>This builder.</returns>
+    public ReplicatedDataSourceBuilder UsePatroni(params Uri[] endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        foreach (var endpoint in endpoints)
+        {
+            Options.PatroniEndpoints.Add(endpoint);
+        }
+
+        return this;
+    }
+
     /// <summary>Validates the options, builds one Npgsql data source per host and starts the topology monitor.</summary>
     /// <returns>The data source.</returns>
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem (never the password).</exception>
@@ -147,9 +177,15 @@ public sealed class ReplicatedDataSourceBuilder
                 BuildNpgsql(ConnectionStrings.ForHost(template!, endpoint, pooling: true, timeoutSeconds: null), endpoint.Name + " (internal)", internalLogs));
         }
 
+        var sources = _topologySources.Select(s => new TopologySourceRegistration(s, Owned: false)).ToList();
+        if (options.PatroniEndpoints.Count > 0)
+        {
+            sources.Insert(0, new TopologySourceRegistration(new PatroniTopologySource(options.PatroniEndpoints, options.TopologyProbeTimeout), Owned: true));
+        }
+
         var pipeline = new ResiliencePipelineBuilder { Name = "RoutingData", TimeProvider = _timeProvider };
         _configureResilience(pipeline);
-        return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, pipeline.Build());
+        return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, pipeline.Build(), sources);
     }
 
     private NpgsqlDataSource BuildNpgsql(string connectionString, string name, ILoggerFactory loggerFactory)

@@ -92,6 +92,27 @@ public sealed class ReplicatedDbOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan MaxWaitForPrimary { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets Patroni REST API endpoints (<c>http://db1:8008</c>, one per Patroni node or a load balancer in front of them)
+    /// whose <c>GET /cluster</c> the monitor polls every <see cref="TopologySourcePollInterval"/>, trying the next when
+    /// one does not answer within <see cref="TopologyProbeTimeout"/>. Empty: Patroni is not asked.
+    /// </summary>
+    /// <remarks>
+    /// What Patroni says is a hint the probes confirm: a leader other than the probed primary (or none, or a primary it
+    /// says is not running) makes the monitor probe every host at once and at the failover cadence; writes still go only
+    /// where a probe found the primary. User info (<c>http://user:password@db1:8008</c>) is sent as Basic authentication
+    /// and never shown. Members are matched to the connection string's hosts by host and port as Patroni reports them
+    /// (its <c>postgresql.connect_address</c>).
+    /// </remarks>
+    public IList<Uri> PatroniEndpoints { get; } = [];
+
+    /// <summary>
+    /// Gets or sets how often each topology source (<see cref="PatroniEndpoints"/>, or one added with
+    /// <see cref="ReplicatedDataSourceBuilder.UseTopologySource"/>) is polled.
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan TopologySourcePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Gets or sets how often the function catalog (volatility from <c>pg_proc</c>) is reloaded.</summary>
     /// <value>The default value is 5 minutes.</value>
     public TimeSpan FunctionCatalogRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
@@ -179,6 +200,7 @@ public sealed class ReplicatedDbOptions
             MaxWaitForPrimary = MaxWaitForPrimary,
             InitialTopologyTimeout = InitialTopologyTimeout,
             FunctionCatalogRefreshInterval = FunctionCatalogRefreshInterval,
+            TopologySourcePollInterval = TopologySourcePollInterval,
             ReadYourWrites = ReadYourWrites,
             MonotonicReads = MonotonicReads,
             LsnCapture = LsnCapture,
@@ -203,6 +225,11 @@ public sealed class ReplicatedDbOptions
         foreach (var name in WritingFunctions)
         {
             clone.WritingFunctions.Add(name);
+        }
+
+        foreach (var endpoint in PatroniEndpoints)
+        {
+            clone.PatroniEndpoints.Add(endpoint);
         }
 
         clone.BindingProblems.AddRange(BindingProblems);

@@ -64,6 +64,15 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
         }
         Positive(problems, nameof(options.InitialTopologyTimeout), options.InitialTopologyTimeout);
         Positive(problems, nameof(options.FunctionCatalogRefreshInterval), options.FunctionCatalogRefreshInterval);
+        Positive(problems, nameof(options.TopologySourcePollInterval), options.TopologySourcePollInterval);
+        for (var i = 0; i < options.PatroniEndpoints.Count; i++)
+        {
+            // The value itself is not echoed: one that does not parse may still carry a password.
+            if (!Topology.Sources.PatroniEndpoint.IsUsable(options.PatroniEndpoints[i]))
+            {
+                problems.Add($"PatroniEndpoints[{i}] is not an absolute http:// or https:// URI with a host (e.g. http://db1:8008).");
+            }
+        }
         if (options.MaxProbeBackoff < options.TopologyProbeInterval && options.MaxProbeBackoff > TimeSpan.Zero)
         {
             problems.Add($"MaxProbeBackoff {options.MaxProbeBackoff} is shorter than TopologyProbeInterval {options.TopologyProbeInterval}.");

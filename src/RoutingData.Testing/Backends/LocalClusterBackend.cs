@@ -35,7 +35,16 @@ internal sealed class LocalClusterBackend : ClusterBackend
             ? await PostgresBinaries.LocateAsync(explicitBin, null, "pg_config", "/nonexistent", cancellationToken).ConfigureAwait(false)
             : await PostgresBinaries.GetDefaultAsync().ConfigureAwait(false);
 
-        var root = options.RootDirectory ?? DefaultRoot;
+        var directory = await CreateClusterFolderAsync(options.RootDirectory ?? DefaultRoot, cancellationToken).ConfigureAwait(false);
+        return new LocalClusterBackend(directory, binDirectory);
+    }
+
+    /// <summary>
+    /// Creates a cluster's own folder under <paramref name="root"/> (cleaning the root of dead runs first, once per
+    /// process), with the owner file the janitor reads, given to the server user when running as root.
+    /// </summary>
+    internal static async Task<string> CreateClusterFolderAsync(string root, CancellationToken cancellationToken)
+    {
         EnsureRoot(root);
         CleanOnce(root);
 
@@ -50,7 +59,7 @@ internal sealed class LocalClusterBackend : ClusterBackend
             await ServerUser.ChownAsync(directory, cancellationToken).ConfigureAwait(false);
         }
 
-        return new LocalClusterBackend(directory, binDirectory);
+        return directory;
     }
 
     public override async Task<NodeHost> CreateNodeAsync(string name, CancellationToken cancellationToken)

@@ -85,11 +85,18 @@ internal static class StaleClusterJanitor
 
     /// <summary>
     /// Kills every PostgreSQL server (postmaster and its children) whose data directory is under
-    /// <paramref name="clusterFolder"/>. Only processes that are a postmaster of such a data directory right now are
-    /// signalled: anything else that merely names the folder (a <c>tail -f</c> of a server log, an editor) is left alone.
+    /// <paramref name="clusterFolder"/>, after the Patroni daemons and etcd servers of that folder. Only processes that
+    /// are such a server, daemon or etcd right now are signalled: anything else that merely names the folder (a
+    /// <c>tail -f</c> of a server log, an editor) is left alone.
     /// </summary>
     public static void KillServers(string clusterFolder)
     {
+        // Patroni first, or it starts the postgres it manages again; its etcd with it.
+        foreach (var pid in ProcessInfo.FindClusterManagersUnder(clusterFolder))
+        {
+            ProcessInfo.KillTree(pid);
+        }
+
         // Postmasters run as 'postgres -D <folder>/<node>/data'; their children exit when it dies, and KillTree
         // takes them with it. The '/' suffix avoids matching c123-ab when cleaning c123-a.
         foreach (var pid in ProcessInfo.FindPostmastersUnder(clusterFolder))

@@ -8,7 +8,10 @@ using RoutingData;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers a <see cref="ReplicatedDataSource"/> with the options pattern.</summary>
+/// <summary>
+/// Registers a <see cref="ReplicatedDataSource"/> with the options pattern. Every <see cref="ITopologySource"/> in the
+/// container (keyed with the same key for a keyed registration) is polled by the data source.
+/// </summary>
 public static class ReplicatedDbServiceCollectionExtensions
 {
     /// <summary>
@@ -88,6 +91,14 @@ public static class ReplicatedDbServiceCollectionExtensions
             var builder = new ReplicatedDataSourceBuilder(options)
                 .UseLoggerFactory(provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance)
                 .UseTimeProvider(provider.GetService<TimeProvider>() ?? TimeProvider.System);
+
+            // Topology sources registered in the container (keyed alike for a keyed cluster); the container owns them.
+            var sources = serviceKey is null ? provider.GetServices<ITopologySource>() : provider.GetKeyedServices<ITopologySource>(serviceKey);
+            foreach (var source in sources)
+            {
+                builder.UseTopologySource(source);
+            }
+
             configure?.Invoke(provider, builder);
             return builder.Build();
         }

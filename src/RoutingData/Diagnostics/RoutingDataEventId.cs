@@ -57,6 +57,15 @@ public static class RoutingDataEventId
     /// <summary>Reading the primary's timeline history failed for now (Debug); it is tried again next round.</summary>
     public const int TimelineHistoryFailed = 3007;
 
+    /// <summary>A topology source (Patroni) says something new about the leader (Information).</summary>
+    public const int TopologySourceReported = 3008;
+
+    /// <summary>A topology source could not be read; probing goes on without it (Warning, then Debug while it keeps failing).</summary>
+    public const int TopologySourceFailed = 3009;
+
+    /// <summary>A topology source names a leader that is not one of the configured hosts (Warning).</summary>
+    public const int TopologySourceLeaderUnknown = 3010;
+
     /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
     public const int FastProbing = 4000;
 }

@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using RoutingData.Routing;
 using RoutingData.Sql;
+using RoutingData.Topology.Sources;
 
 namespace RoutingData.Topology;
 
@@ -31,7 +32,8 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
                current_setting('wal_block_size')::int,
                pg_size_bytes(current_setting('wal_segment_size')),
                extract(epoch FROM pg_postmaster_start_time())::float8,
-               current_setting('standard_conforming_strings') = 'on'
+               current_setting('standard_conforming_strings') = 'on',
+               EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE received_tli IS NOT NULL)
         """;
 
     private readonly HostRuntime[] _hosts;
@@ -57,8 +59,9 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     private DateTimeOffset _catalogLoadedAt = DateTimeOffset.MinValue;
     private int _catalogRefreshRequested;
     private bool _standardConformingStrings = true;
+    private readonly TopologySourcePoller? _sources;
 
-    public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded)
+    public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded, IReadOnlyList<TopologySourceRegistration>? sources = null)
     {
         _hosts = hosts;
         _options = options;
@@ -73,6 +76,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
         }
 
         _snapshot = ClusterSnapshot.Create(_states, options);
+        _sources = sources is { Count: > 0 } ? new TopologySourcePoller(this, sources, hosts, options, timeProvider, logger) : null;
 
         // Keep samples far enough apart that the ring reaches well past the time bound (and restarts far behind show).
         var bound = options.MaxReplicaLag ?? TimeSpan.FromSeconds(30);
@@ -196,7 +200,14 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
 
     public bool HasCompletedFirstRound => _firstRound.Task.IsCompleted;
 
-    public void Start() => _loop = Task.Run(LoopAsync);
+    /// <summary>The topology sources' poller; null without sources.</summary>
+    public TopologySourcePoller? Sources => _sources;
+
+    public void Start()
+    {
+        _loop = Task.Run(LoopAsync);
+        _sources?.Start(_firstRound.Task, _stopping.Token);
+    }
 
     /// <summary>Waits for the first probe round, bounded by <see cref="ReplicatedDbOptions.InitialTopologyTimeout"/>.</summary>
     public async ValueTask<ClusterSnapshot> WaitForFirstRoundAsync(bool async, CancellationToken cancellationToken)
@@ -234,6 +245,11 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
             catch (OperationCanceledException)
             {
             }
+        }
+
+        if (_sources is not null)
+        {
+            await _sources.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var connection in _probeConnections)
@@ -345,7 +361,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
                     Health = HostHealth.Healthy,
                     IsInRecovery = reader.GetBoolean(0),
                     SystemIdentifier = reader.IsDBNull(1) ? null : reader.GetInt64(1),
-                    Timeline = reader.IsDBNull(2) ? 0 : reader.GetInt32(2),
+                    Timeline = StandbyTimeline(previous, reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.GetBoolean(0), reader.GetBoolean(10), reader.GetDouble(8)),
                     Lsn = reader.IsDBNull(3) ? default : reader.GetFieldValue<NpgsqlLogSequenceNumber>(3),
                     ReplayDelay = reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4)),
                     ServerVersion = reader.GetString(5),
@@ -425,6 +441,15 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A standby without a WAL receiver (its primary just died) reports the timeline of its last restartpoint, which
+    /// can be older than the one it follows: keep what its receiver said last, unless the server restarted since.
+    /// </summary>
+    private static int StandbyTimeline(HostState previous, int probed, bool inRecovery, bool fromReceiver, double serverStartedAt) =>
+        inRecovery && !fromReceiver && previous.IsInRecovery && previous.ServerStartedAt == serverStartedAt && previous.Timeline > probed
+            ? previous.Timeline
+            : probed;
+
     private async Task DropProbeConnectionAsync(int index)
     {
         var connection = _probeConnections[index];
@@ -438,7 +463,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     private void Publish(TimelineHistory? timelines)
     {
         var previous = _snapshot;
-        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, timelines);
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, timelines, _sources?.Reports);
         if (snapshot.Primary is null && previous.Primary is not null)
         {
             ReportDoubt(); // The primary is gone: look for the promoted one at the failover cadence.

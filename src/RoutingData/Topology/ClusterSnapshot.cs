@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using RoutingData.Topology.Sources;
 
 namespace RoutingData.Topology;
 
@@ -9,8 +10,9 @@ namespace RoutingData.Topology;
 /// </summary>
 internal sealed class ClusterSnapshot
 {
-    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier, int newestPrimaryTimeline, TimelineHistory? timelines)
+    private ClusterSnapshot(HostState[] hosts, HostState? primary, HostState[] eligibleReplicas, HostState[] laggingReplicas, long[] lagBytes, TimeSpan?[] lags, Exception? fault, ulong systemIdentifier, int newestPrimaryTimeline, TimelineHistory? timelines, IReadOnlyList<TopologySourceReport>? sourceReports)
     {
+        SourceReports = sourceReports ?? [];
         NewestPrimaryTimeline = newestPrimaryTimeline;
         Timelines = timelines;
         Lags = lags;
@@ -40,6 +42,13 @@ internal sealed class ClusterSnapshot
 
     /// <summary>The newest timeline any primary has been seen on (this snapshot's primary, or an earlier one).</summary>
     public int NewestPrimaryTimeline { get; }
+
+    /// <summary>What each topology source said last when this snapshot was made (diagnostics only: nothing routes on it).</summary>
+    public IReadOnlyList<TopologySourceReport> SourceReports { get; }
+
+    /// <summary>What the topology sources say of <paramref name="endpoint"/>; null without sources.</summary>
+    public string? DescribeSources(HostEndpoint endpoint) =>
+        SourceReports.Count == 0 ? null : string.Join("; ", SourceReports.Select(r => r.DescribeHost(endpoint)));
 
     /// <summary>
     /// The history of <see cref="NewestPrimaryTimeline"/> as its primary's history file says (kept while that primary
@@ -93,7 +102,8 @@ internal sealed class ClusterSnapshot
     /// <param name="history">The primary's past positions: this round's primary sample is added, and replica lag is measured
     /// against it. Null: only the standbys' own replay timestamps are used.</param>
     /// <param name="timelines">The history of the newest primary timeline, if read; ignored when it is another timeline's.</param>
-    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null, TimelineHistory? timelines = null)
+    /// <param name="sourceReports">What the topology sources said last, for <see cref="Describe"/>.</param>
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null, TimelineHistory? timelines = null, IReadOnlyList<TopologySourceReport>? sourceReports = null)
     {
         Exception? fault = null;
 
@@ -158,7 +168,7 @@ internal sealed class ClusterSnapshot
         }
 
         var newest = Math.Max(primary?.Timeline ?? 0, fencedBelowTimeline);
-        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0), newest, timelines?.Timeline == newest ? timelines : null);
+        return new ClusterSnapshot(hosts, primary, [.. eligible], [.. lagging], lagBytes, lags, fault, mismatch ? 0 : (ulong)(systemId ?? 0), newest, timelines?.Timeline == newest ? timelines : null, sourceReports);
     }
 
     /// <summary>
@@ -211,7 +221,7 @@ internal sealed class ClusterSnapshot
         return (host.ReplayDelay ?? TimeSpan.Zero, true);
     }
 
-    /// <summary>One line per host, for exception messages: role, health, lag and the last error.</summary>
+    /// <summary>One line per host, for exception messages: role, health, lag and the last error; then what each topology source says.</summary>
     public string Describe()
     {
         var text = new StringBuilder();
@@ -239,6 +249,11 @@ internal sealed class ClusterSnapshot
                     text.Append(" (past the lag bound)");
                 }
             }
+        }
+
+        foreach (var report in SourceReports)
+        {
+            text.Append("; ").Append(report.Describe());
         }
 
         return text.ToString();

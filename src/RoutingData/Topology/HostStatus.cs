@@ -19,4 +19,11 @@ public sealed record HostStatus(
     TimeSpan? ReplayDelay,
     TimeSpan RoundTripTime,
     bool TakesReads,
-    string? LastError);
+    string? LastError)
+{
+    /// <summary>
+    /// Gets what the topology sources last said of this host (e.g. <c>Patroni: leader, running, timeline 2</c>); null
+    /// without sources. A hint only: <see cref="Role"/> is what the probe found.
+    /// </summary>
+    public string? SourceReport { get; init; }
+}

@@ -30,4 +30,13 @@ internal static partial class Log
 
     [LoggerMessage(RoutingDataEventId.TimelineHistoryFailed, LogLevel.Debug, "Reading the timeline history of {Host} (timeline {Timeline}) failed; trying again next round: {Error}")]
     public static partial void TimelineHistoryFailed(this ILogger logger, string host, int timeline, string error);
+
+    [LoggerMessage(RoutingDataEventId.TopologySourceReported, LogLevel.Information, "{Source} says {Report}; {Response}")]
+    public static partial void TopologySourceReported(this ILogger logger, string source, string report, string response);
+
+    [LoggerMessage(EventId = RoutingDataEventId.TopologySourceFailed, Message = "Topology source {Source} failed ({Failures} in a row); probing goes on without it: {Error}")]
+    public static partial void TopologySourceFailed(this ILogger logger, LogLevel level, string source, int failures, string error);
+
+    [LoggerMessage(RoutingDataEventId.TopologySourceLeaderUnknown, LogLevel.Warning, "{Source} names leader {Leader}, which is not one of the configured hosts ({Hosts}): name the hosts in the connection string as {Source} does")]
+    public static partial void TopologySourceLeaderUnknown(this ILogger logger, string source, string leader, string hosts);
 }
