@@ -367,8 +367,12 @@ public sealed class LostWriteTests : ClusterTestBase
 
         public long LostWritesIgnored => _lostWrites.GetValueOrDefault(nameof(LostWritesPolicy.Ignore));
 
-        // Npgsql's own event ids overlap RoutingData's ranges: only RoutingData's loggers count.
-        public ILogger CreateLogger(string categoryName) => categoryName.StartsWith("RoutingData", StringComparison.Ordinal) ? new Logger(this) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        // Npgsql's own event ids overlap RoutingData's ranges: only RoutingData's loggers count (not Npgsql's entries
+        // for RoutingData's internal connections, which go under RoutingData.Internal.).
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName.StartsWith("RoutingData", StringComparison.Ordinal) && !categoryName.StartsWith("RoutingData.Internal.", StringComparison.Ordinal)
+                ? new Logger(this)
+                : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
         public void Dispose()
         {
