@@ -166,7 +166,7 @@ public sealed class ReplicatedDataSourceBuilder
         for (var i = 0; i < hosts.Length; i++)
         {
             var endpoint = endpoints[i];
-            var weight = options.ReplicaWeights.TryGetValue(endpoint.Name, out var configured) ? configured : 1;
+            var weight = WeightOf(options, endpoint);
             hosts[i] = new HostRuntime(
                 i,
                 endpoint,
@@ -187,6 +187,12 @@ public sealed class ReplicatedDataSourceBuilder
         _configureResilience(pipeline);
         return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, pipeline.Build(), sources);
     }
+
+    /// <summary>The weight under <c>host:port</c>, else under the host alone, else 1.</summary>
+    private static int WeightOf(ReplicatedDbOptions options, HostEndpoint endpoint) =>
+        options.ReplicaWeights.TryGetValue(endpoint.Name, out var exact) ? exact
+        : options.ReplicaWeights.TryGetValue(endpoint.Host, out var byHost) ? byHost
+        : 1;
 
     private NpgsqlDataSource BuildNpgsql(string connectionString, string name, ILoggerFactory loggerFactory)
     {

@@ -95,7 +95,7 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
                 problems.Add($"ReplicaWeights['{host}'] is {weight}; weights must be 0 or more.");
             }
 
-            if (hosts.Count > 0 && !hosts.Exists(h => string.Equals(h.Name, host, StringComparison.OrdinalIgnoreCase)))
+            if (hosts.Count > 0 && !hosts.Exists(h => h.IsNamedBy(host)))
             {
                 problems.Add($"ReplicaWeights names host '{host}', which is not in the connection string ({string.Join(", ", hosts.Select(h => h.Name))}).");
             }

@@ -12,4 +12,11 @@ internal sealed class HostEndpoint(string host, int port)
     public string Name { get; } = (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
 
     public override string ToString() => Name;
+
+    /// <summary>
+    /// Whether a <c>ReplicaWeights</c> key names this host: <c>host:port</c>, or the host alone (any port) — the form
+    /// configuration can hold, since ':' separates configuration sections.
+    /// </summary>
+    public bool IsNamedBy(string key) =>
+        string.Equals(Name, key, StringComparison.OrdinalIgnoreCase) || string.Equals(Host, key, StringComparison.OrdinalIgnoreCase);
 }

@@ -41,6 +41,32 @@ public sealed class AddReplicatedDbTests(RoutingClusterFixture fixture) : Cluste
     }
 
     [Fact]
+    public async Task Replica_weights_from_configuration_name_the_host_alone_since_configuration_keys_cannot_hold_a_colon()
+    {
+        // Every replica of the shared cluster is on 127.0.0.1: weight 0 under the bare host takes them all out of the reads.
+        var cluster = UseShared(fixture.Cluster);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Db:ConnectionString"] = cluster.ConnectionString,
+            ["Db:LoadBalancing"] = "Weighted",
+            ["Db:TopologyProbeInterval"] = "00:00:00.200",
+            [$"Db:ReplicaWeights:{cluster.Replicas[0].Address}"] = "0",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddReplicatedDb(configuration.GetSection("Db"));
+        await using var provider = services.BuildServiceProvider();
+
+        var dataSource = provider.GetRequiredService<ReplicatedDataSource>();
+        Assert.Equal(0, dataSource.Options.ReplicaWeights[cluster.Replicas[0].Address]);
+        await dataSource.WaitForTopologyAsync(TestContext.Current.CancellationToken);
+        for (var i = 0; i < 10; i++)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+            Assert.False(await connection.ExecuteScalarAsync<bool>("SELECT pg_is_in_recovery()"));
+        }
+    }
+
+    [Fact]
     public async Task Keyed_registrations_serve_two_clusters_and_are_disposed_with_the_container()
     {
         var cluster = UseShared(fixture.Cluster);
