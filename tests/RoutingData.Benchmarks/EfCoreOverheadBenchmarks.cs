@@ -62,6 +62,48 @@ public class EfCoreOverheadBenchmarks
         return (await Query(db)).Count;
     }
 
+    /// <summary>
+    /// Alternates rounds of both in one process and prints the median time per query of each (less noisy on a shared
+    /// machine than a short BenchmarkDotNet job): <c>dotnet run -c Release --project tests/RoutingData.Benchmarks -- efcore</c>.
+    /// </summary>
+    /// <returns>A task that completes when the comparison is printed.</returns>
+    public static async Task CompareAsync()
+    {
+        var benchmarks = new EfCoreOverheadBenchmarks();
+        await benchmarks.SetupAsync();
+        try
+        {
+            const int PerRound = 2000;
+            var plain = new List<double>();
+            var routed = new List<double>();
+            for (var round = 0; round < 7; round++)
+            {
+                plain.Add(await TimeAsync(benchmarks.PlainNpgsql, PerRound));
+                routed.Add(await TimeAsync(benchmarks.Replicated, PerRound));
+            }
+
+            plain.Sort();
+            routed.Sort();
+            var (p, r) = (plain[plain.Count / 2], routed[routed.Count / 2]);
+            Console.WriteLine(FormattableString.Invariant($"UseNpgsql {p:F1} us, UseReplicatedDb {r:F1} us per query (median of 7 rounds of {PerRound}); ratio {r / p:F3}"));
+        }
+        finally
+        {
+            await benchmarks.CleanupAsync();
+        }
+
+        static async Task<double> TimeAsync(Func<Task<int>> query, int count)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (var i = 0; i < count; i++)
+            {
+                _ = await query();
+            }
+
+            return System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds / count;
+        }
+    }
+
     private static Task<List<Item>> Query(BenchContext db) =>
         db.Items.AsNoTracking().Where(i => i.Id <= 10).OrderBy(i => i.Id).ToListAsync();
 
