@@ -17,6 +17,7 @@ public static class WebSampleApp
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration["RoutingData:ConnectionString"] = connectionString;
+        builder.Logging.AddFilter("Npgsql", LogLevel.Warning).AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddReplicatedDb(builder.Configuration.GetSection("RoutingData"));
