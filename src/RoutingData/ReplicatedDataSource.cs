@@ -401,9 +401,21 @@ public sealed class ReplicatedDataSource : DbDataSource
     public ConsistencySession ResumeSession(string? token)
     {
         var session = new ConsistencySession();
+        ResumeSessionInto(token, session);
+        return session;
+    }
+
+    /// <summary>
+    /// Resumes <paramref name="token"/> into an existing, fresh session (a DI-scoped one, so that every connection of the
+    /// scope shares it); see <see cref="ResumeSession(string?)"/>. A token of another cluster under
+    /// <see cref="InvalidTokenHandling.Ignore"/> leaves the session as it was.
+    /// </summary>
+    /// <exception cref="ConsistencyTokenException">The token is malformed, forged or of another cluster, and invalid tokens are rejected.</exception>
+    internal void ResumeSessionInto(string? token, ConsistencySession session)
+    {
         if (string.IsNullOrEmpty(token))
         {
-            return session;
+            return;
         }
 
         if (_tokenCodec.Decode(token, out var problem) is { } decoded)
@@ -417,7 +429,7 @@ public sealed class ReplicatedDataSource : DbDataSource
                     throw new ConsistencyTokenException($"The consistency token belongs to the cluster with system_identifier {decoded.SystemIdentifier}, not to this one ({cluster}).");
                 }
 
-                return session;
+                return;
             }
 
             // What a resumed token says the session reached counts as written: if a failover lost it, the session is told.
@@ -428,8 +440,24 @@ public sealed class ReplicatedDataSource : DbDataSource
         {
             throw new ConsistencyTokenException(problem!);
         }
+    }
 
-        return session;
+    /// <summary>
+    /// Checks a just-resumed session against the cluster now rather than at its first command (which might be deep in
+    /// a request handler): a token of another cluster or ahead of the primary is rejected, or dropped under
+    /// <see cref="InvalidTokenHandling.Ignore"/>. Waits for the first topology probe if needed; no other I/O.
+    /// </summary>
+    /// <exception cref="ConsistencyTokenException">The token is invalid and invalid tokens are rejected.</exception>
+    internal async ValueTask ValidateResumedSessionAsync(ConsistencySession session, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        if (!session.IsUnvalidatedToken)
+        {
+            return;
+        }
+
+        var snapshot = Monitor.HasCompletedFirstRound ? Monitor.Snapshot : await Monitor.WaitForFirstRoundAsync(async: true, cancellationToken).ConfigureAwait(false);
+        _ = ValidateSession(session, snapshot);
     }
 
     /// <summary>Returns what the topology monitor last saw of each host.</summary>

@@ -563,6 +563,9 @@ public sealed class RoutedConnection : DbConnection
 
     internal ConsistencySession EffectiveSession => _explicitSession ?? ConsistencyScope.Current?.Session ?? (_ownSession ??= new ConsistencySession());
 
+    /// <summary>Forgets the connection's own session (a pooled EF Core context's connection, before its next lease).</summary>
+    internal void ResetOwnSession() => _ownSession = null;
+
     /// <summary>Where a transaction's COMMIT/ROLLBACK capture goes; inactive when sessions are off.</summary>
     internal CaptureTarget TransactionCapture(RoutedTransaction transaction) =>
         new(

@@ -32,6 +32,9 @@ internal sealed class CapturingDataReader : DbDataReader
         _closeOwner = closeOwner;
     }
 
+    /// <summary>The Npgsql reader underneath (its per-statement row counts, for EF Core's SaveChanges); read results through the wrapper.</summary>
+    internal NpgsqlDataReader Inner => _inner;
+
     public override int FieldCount => _exhausted ? 0 : _inner.FieldCount;
 
     public override int VisibleFieldCount => FieldCount;

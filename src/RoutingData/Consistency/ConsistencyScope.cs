@@ -11,11 +11,12 @@ public sealed class ConsistencyScope : IDisposable
     private readonly ConsistencyScope? _parent;
     private bool _disposed;
 
-    private ConsistencyScope(ConsistencySession session, StaleReadPolicy? policy)
+    private ConsistencyScope(ConsistencySession session, StaleReadPolicy? policy, ReadPreference? readPreference)
     {
         Session = session;
         StaleReadPolicy = policy;
         _parent = Ambient.Value;
+        ReadPreference = readPreference ?? _parent?.ReadPreference;
         Ambient.Value = this;
     }
 
@@ -28,12 +29,22 @@ public sealed class ConsistencyScope : IDisposable
     /// <summary>Gets the policy for reads in this scope when no replica has caught up; null defers to the session and data source.</summary>
     public StaleReadPolicy? StaleReadPolicy { get; }
 
+    /// <summary>
+    /// Where reads in the scope go when neither the command nor its connection says (an endpoint's
+    /// <see cref="ReadPreferenceAttribute"/>, set by the ASP.NET Core integration); inherited by inner scopes.
+    /// </summary>
+    internal ReadPreference? ReadPreference { get; }
+
     /// <summary>Starts a scope; dispose it to end it.</summary>
     /// <param name="session">The session to use; null for a new one.</param>
     /// <param name="staleReadPolicy">The policy for reads in the scope; null to defer.</param>
     /// <returns>The scope.</returns>
     public static ConsistencyScope Begin(ConsistencySession? session = null, StaleReadPolicy? staleReadPolicy = null) =>
-        new(session ?? new ConsistencySession(), staleReadPolicy);
+        new(session ?? new ConsistencySession(), staleReadPolicy, null);
+
+    /// <summary>Starts a scope whose reads follow <paramref name="readPreference"/> unless a command or connection says otherwise.</summary>
+    internal static ConsistencyScope Begin(ConsistencySession session, StaleReadPolicy? staleReadPolicy, ReadPreference? readPreference) =>
+        new(session, staleReadPolicy, readPreference);
 
     /// <summary>Ends the scope; the enclosing one (if any) becomes current again.</summary>
     public void Dispose()

@@ -68,4 +68,10 @@ public static class RoutingDataEventId
 
     /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
     public const int FastProbing = 4000;
+
+    /// <summary>A request carried a consistency token that was forged, of another cluster or otherwise invalid (ASP.NET Core integration).</summary>
+    public const int InvalidSessionToken = 5000;
+
+    /// <summary>A request's session could not be written back (its position could not be captured); the response went out without it.</summary>
+    public const int SessionNotWrittenBack = 5001;
 }
