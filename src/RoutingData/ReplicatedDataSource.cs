@@ -29,11 +29,13 @@ public sealed class ReplicatedDataSource : DbDataSource
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _unknownFunctionsLookedUp = new(StringComparer.Ordinal);
     private int _disposed;
     private int _leasedConnections;
+    private long _replicaWaits;
 
     internal ReplicatedDataSource(ReplicatedDbOptions options, NpgsqlConnectionStringBuilder template, HostRuntime[] hosts, ILoggerFactory loggerFactory, TimeProvider timeProvider, Polly.ResiliencePipeline pipeline, IReadOnlyList<Topology.Sources.TopologySourceRegistration>? topologySources = null)
     {
         Options = options;
         Pipeline = pipeline;
+        TimeProvider = timeProvider;
         _hosts = hosts;
         _redactedConnectionString = Internal.ConnectionStrings.Redact(template);
         DatabaseName = template.Database ?? template.Username ?? string.Empty;
@@ -56,6 +58,9 @@ public sealed class ReplicatedDataSource : DbDataSource
     public ReadPreference DefaultReadPreference => Options.DefaultReadPreference;
 
     internal ReplicatedDbOptions Options { get; }
+
+    /// <summary>The clock of the monitor and the position captures (timestamps of sessions' marks and backoffs).</summary>
+    internal TimeProvider TimeProvider { get; }
 
     internal ClusterMonitor Monitor { get; }
 
@@ -215,6 +220,11 @@ public sealed class ReplicatedDataSource : DbDataSource
         session.Reset();
         return 0;
     }
+
+    /// <summary>Waits for a replica to replay a session's position (the <c>Wait</c> policy, rejoins) begun so far; for tests.</summary>
+    internal long ReplicaWaits => Volatile.Read(ref _replicaWaits);
+
+    internal void OnReplicaWait() => Interlocked.Increment(ref _replicaWaits);
 
     /// <summary>Physical connections currently borrowed by routed connections (for leak tests).</summary>
     internal int LeasedConnections => Volatile.Read(ref _leasedConnections);
@@ -432,8 +442,11 @@ public sealed class ReplicatedDataSource : DbDataSource
                 return;
             }
 
-            // What a resumed token says the session reached counts as written: if a failover lost it, the session is told.
-            session.Advance(decoded.SystemIdentifier, decoded.Timeline, (ulong)decoded.Lsn, wrote: true);
+            // What a resumed token says the session wrote counts as written (all of it, for a token that does not tell
+            // writes apart): if a failover lost it, the session is told. The rest it only read: a replica that has the
+            // write position may be rejoined after a short wait.
+            session.Advance(decoded.SystemIdentifier, decoded.Timeline, (ulong)decoded.Lsn, wrote: false);
+            session.Advance(decoded.SystemIdentifier, decoded.Timeline, decoded.MustSee, wrote: true);
             session.MarkResumed();
         }
         else if (Options.InvalidTokenHandling == InvalidTokenHandling.Reject)
@@ -458,6 +471,52 @@ public sealed class ReplicatedDataSource : DbDataSource
 
         var snapshot = Monitor.HasCompletedFirstRound ? Monitor.Snapshot : await Monitor.WaitForFirstRoundAsync(async: true, cancellationToken).ConfigureAwait(false);
         _ = ValidateSession(session, snapshot);
+    }
+
+    /// <summary>
+    /// The header name (message property, job argument) under which <see cref="AttachSessionAsync"/> puts a session's
+    /// token and <see cref="ResumeSessionFrom"/> looks for it: <c>RoutingData-Session</c>.
+    /// </summary>
+    public const string SessionHeaderName = "RoutingData-Session";
+
+    /// <summary>
+    /// Puts the session's token into a message's or background job's headers (under <see cref="SessionHeaderName"/>), so
+    /// that the consumer's reads see what the producer wrote and what it read (<see cref="ResumeSessionFrom"/>). A session
+    /// with no position yet removes the header. The token is resolved first, as by <see cref="ExportSessionAsync"/>.
+    /// </summary>
+    /// <param name="session">The producer's session (a request's, a scope's, a connection's).</param>
+    /// <param name="headers">The message's headers.</param>
+    /// <param name="cancellationToken">Cancels resolving the token.</param>
+    /// <returns>A task that completes when the header is set.</returns>
+    /// <exception cref="SessionWritesLostException">A failover lost the session's writes (<see cref="LostWritesPolicy.Throw"/>).</exception>
+    public async ValueTask AttachSessionAsync(ConsistencySession session, IDictionary<string, string> headers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(headers);
+        if (await ExportSessionAsync(session, cancellationToken).ConfigureAwait(false) is { } token)
+        {
+            headers[SessionHeaderName] = token;
+        }
+        else
+        {
+            headers.Remove(SessionHeaderName);
+        }
+    }
+
+    /// <summary>
+    /// Resumes the session a producer attached to a message or job (<see cref="AttachSessionAsync"/>): the consumer's reads
+    /// go to a replica only once it has replayed what the producer wrote and read, as for a resumed token
+    /// (<see cref="ResumeSession"/>). Headers without the token give a fresh session. To wait for a replica rather than read
+    /// the primary while none has caught up, set the session's <see cref="ConsistencySession.StaleReadPolicy"/> to
+    /// <see cref="StaleReadPolicy.Wait"/>; to read only the primary, use a connection with <see cref="ReadPreference.Primary"/>.
+    /// </summary>
+    /// <param name="headers">The message's headers.</param>
+    /// <returns>The session; use it with <see cref="CreateConnection(ConsistencySession)"/> or <see cref="ConsistencyScope.Begin(ConsistencySession?, StaleReadPolicy?)"/>.</returns>
+    /// <exception cref="ConsistencyTokenException">The token is malformed or its signature does not match, and invalid tokens are rejected.</exception>
+    public ConsistencySession ResumeSessionFrom(IReadOnlyDictionary<string, string> headers)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        return ResumeSession(headers.TryGetValue(SessionHeaderName, out var token) ? token : null);
     }
 
     /// <summary>Returns what the topology monitor last saw of each host.</summary>

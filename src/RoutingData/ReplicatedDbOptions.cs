@@ -153,6 +153,24 @@ public sealed class ReplicatedDbOptions
     public TimeSpan MaxReadYourWritesWait { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Gets or sets how long a read may wait to get back onto a replica after reading the primary, when a replica already
+    /// has the session's own writes and only what the session happened to read on the primary is newer: the read waits
+    /// (at most this long, once) for a replica whose measured lag is within this bound, instead of reading the primary
+    /// again. <see cref="TimeSpan.Zero"/> never waits (every such read goes to the primary, as with no rejoin).
+    /// </summary>
+    /// <remarks>
+    /// Without it, a session that reads the primary sees the primary's newest state, which lagging replicas reach only
+    /// their lag later; if the session reads again sooner, it reads the primary again, and under a steady stream of other
+    /// writers it never gets back onto a replica. A read right after the session's own write never waits for this (its
+    /// write is not on a replica yet); a rejoin that did not catch up is not tried again by that session for a while
+    /// (1 s, doubling to 30 s). Applies to <see cref="StaleReadPolicy.FallbackToPrimary"/> and
+    /// <see cref="StaleReadPolicy.Throw"/>; <see cref="StaleReadPolicy.Wait"/> waits up to
+    /// <see cref="MaxReadYourWritesWait"/> anyway.
+    /// </remarks>
+    /// <value>The default value is 500 milliseconds.</value>
+    public TimeSpan MaxRejoinWait { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
     /// Gets or sets a secret (at least 32 characters) that signs exported session tokens; resumed tokens must then carry
     /// a valid signature, so clients cannot forge tokens that force primary reads. Null: tokens are not signed.
     /// </summary>
@@ -207,6 +225,7 @@ public sealed class ReplicatedDbOptions
             LsnCaptureInterval = LsnCaptureInterval,
             StaleReadPolicy = StaleReadPolicy,
             MaxReadYourWritesWait = MaxReadYourWritesWait,
+            MaxRejoinWait = MaxRejoinWait,
             TokenSigningKey = TokenSigningKey,
             InvalidTokenHandling = InvalidTokenHandling,
             MaxTokenAheadBytes = MaxTokenAheadBytes,

@@ -117,6 +117,10 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
         }
 
         Positive(problems, nameof(options.MaxReadYourWritesWait), options.MaxReadYourWritesWait);
+        if (options.MaxRejoinWait < TimeSpan.Zero)
+        {
+            problems.Add($"MaxRejoinWait {options.MaxRejoinWait} must not be negative (zero: never wait to rejoin a replica).");
+        }
         if (!Enum.IsDefined(options.LsnCapture))
         {
             problems.Add($"LsnCapture '{options.LsnCapture}' is not an LsnCaptureMode ({string.Join(", ", Enum.GetNames<LsnCaptureMode>())}).");

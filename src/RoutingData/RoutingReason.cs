@@ -58,4 +58,10 @@ public enum RoutingReason
     /// nothing, so the read was re-run on another host. Also a read whose replica could not be reached at all.
     /// </summary>
     HostFailureRetry,
+
+    /// <summary>
+    /// A read waited briefly (at most <see cref="ReplicatedDbOptions.MaxRejoinWait"/>) for a replica that already had the
+    /// session's own writes to replay what the session had read on the primary, instead of reading the primary again.
+    /// </summary>
+    Rejoined,
 }

@@ -11,10 +11,21 @@ using RoutingData.Testing.Pgpool;
 //   against RoutingData, raw Npgsql on the primary, Npgsql multi-host and pgpool-II (when installed).
 // RoutingData.ConsistencyCheck --failover [--with-reads | --idle] [--rounds 3]
 //   The failover scenario against RoutingData and Npgsql multi-host (see FailoverScenario).
+// RoutingData.ConsistencyCheck --write-once [--users 20] [--writers 4] [--seconds 6] [--lag-ms 200] [--max-rejoin-ms 500]
+//   Users write one row once and keep reading it every 20 ms while background writers update other rows every 10 ms
+//   (WriteOnceWorkload): the share of reads replicas serve once the write has replicated, for RoutingData (sessions in
+//   memory, and carried as tokens between requests) and Npgsql multi-host, in the same run; --max-rejoin-ms 0 never
+//   waits to rejoin (every read the primary's position blocks goes to the primary).
 if (args.Contains("--failover"))
 {
     var rounds = Array.IndexOf(args, "--rounds") is var r and >= 0 && r + 1 < args.Length ? int.Parse(args[r + 1], CultureInfo.InvariantCulture) : 1;
     await FailoverScenario.RunAsync(args.Contains("--with-reads"), rounds, idle: args.Contains("--idle"));
+    return;
+}
+
+if (args.Contains("--write-once"))
+{
+    await WriteOnceScenario.RunAsync(args);
     return;
 }
 

@@ -39,6 +39,12 @@ public sealed class RoutedConnection : DbConnection
     private CommandAttempt? _attempt;
     private CancellationTokenSource? _attemptCancellation;
 
+    // A read-only transaction block sent as text (BEGIN READ ONLY; …; COMMIT) ran on that role's physical connection: if
+    // it failed part-way, the connection is inside an aborted transaction. The next command there takes a fresh one (the
+    // pool's reset rolls the old one back), so it never inherits the block.
+    private bool _primaryAfterBlock;
+    private bool _replicaAfterBlock;
+
     internal RoutedConnection(ReplicatedDataSource dataSource, ReadPreference? readPreference)
     {
         _dataSource = dataSource;
@@ -333,6 +339,17 @@ public sealed class RoutedConnection : DbConnection
             }
 
             connection = await AcquireAsync(host, attempt.Decision.Role, async, cancellationToken).ConfigureAwait(false);
+            if (attempt.Classification.IsTransactionBlock && _transaction is null && !(attempt.Decision.Role == HostRole.Primary && _pinnedToPrimary))
+            {
+                if (attempt.Decision.Role == HostRole.Primary)
+                {
+                    _primaryAfterBlock = true;
+                }
+                else
+                {
+                    _replicaAfterBlock = true;
+                }
+            }
         }
         catch (Exception e)
         {
@@ -683,20 +700,49 @@ public sealed class RoutedConnection : DbConnection
         return _dataSource.Router.RouteRead(snapshot, new ReadRequest(preference, classification.Reason, classification.Hint is not null, position.MinLsn, position.OnlyReplica, _replicaHost), out notCaughtUp);
     }
 
-    /// <summary>No replica has replayed the session's position: fall back, wait (bounded), or throw, per policy.</summary>
+    /// <summary>
+    /// No replica has replayed the session's position: wait (bounded) for one, fall back to the primary, or throw, per
+    /// policy. <see cref="StaleReadPolicy.Wait"/> waits for a replica taken in turn among those that can catch up in
+    /// time. Otherwise, when a replica already has the session's own writes and only what its reads saw on the primary is
+    /// newer, the read waits up to <see cref="ReplicatedDbOptions.MaxRejoinWait"/> to rejoin that replica, once (a session
+    /// whose rejoin failed backs off); a read whose own writes are on no replica yet never waits.
+    /// </summary>
     internal async ValueTask<RoutingDecision> ResolveNotCaughtUpAsync(ClusterSnapshot snapshot, CommandAttempt attempt, RoutingDecision fallback)
     {
         var (classification, commandPreference, commandPolicy, session, onlyReplica, async, cancellationToken) =
             (attempt.Classification, attempt.CommandPreference, attempt.CommandPolicy, attempt.Session!, attempt.Position.OnlyReplica, attempt.Async, attempt.CancellationToken);
+        var options = _dataSource.Options;
         var policy = EffectivePolicy(commandPolicy, session);
         var strictReplica = RoutingRules.EffectivePreference(classification, commandPreference, this) == RoutingData.ReadPreference.Replica;
-        var candidate = onlyReplica is not null ? Router.PreferredReplica(snapshot, onlyReplica) : Router.MostAdvancedReplica(snapshot, null);
-        if (policy == StaleReadPolicy.Wait && candidate is not null)
+        var lsn = session.Lsn;
+        HostState? candidate;
+        TimeSpan bound;
+        RoutingReason reason;
+        if (policy == StaleReadPolicy.Wait)
+        {
+            (bound, reason) = (options.MaxReadYourWritesWait, RoutingReason.WaitedForReplica);
+            candidate = onlyReplica is not null
+                ? Router.PreferredReplica(snapshot, onlyReplica)
+                : _dataSource.Router.ReplicaToWaitFor(snapshot, bound, 0) ?? Router.MostAdvancedReplica(snapshot, null);
+        }
+        else
+        {
+            // Rejoin: only what the session happened to read blocks it, and a replica that has its writes is close behind.
+            (bound, reason) = (options.MaxRejoinWait, RoutingReason.Rejoined);
+            var mustSee = session.MustSeeLsn;
+            candidate = bound > TimeSpan.Zero && mustSee < lsn && _dataSource.Monitor.Now >= session.RejoinNotBefore
+                ? onlyReplica is not null
+                    ? Router.PreferredReplica(snapshot, onlyReplica) is { } only && only.Host.KnownLsn >= mustSee && snapshot.Lags[only.Host.Index] is { } lag && lag <= bound ? only : null
+                    : _dataSource.Router.ReplicaToWaitFor(snapshot, bound, mustSee)
+                : null;
+        }
+
+        if (candidate is not null && !candidate.Host.IsUnreachable)
         {
             bool caughtUp;
             try
             {
-                caughtUp = await WaitForReplayAsync(candidate.Host, session.Lsn, async, cancellationToken).ConfigureAwait(false);
+                caughtUp = await WaitForReplayAsync(candidate.Host, lsn, bound, async, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (IsHostFailure(e))
             {
@@ -705,9 +751,14 @@ public sealed class RoutedConnection : DbConnection
                 caughtUp = false;
             }
 
+            if (reason == RoutingReason.Rejoined)
+            {
+                session.RecordRejoin(caughtUp, _dataSource.Monitor.Now, _dataSource.TimeProvider.TimestampFrequency);
+            }
+
             if (caughtUp)
             {
-                return new RoutingDecision(candidate.Host, HostRole.Replica, RoutingReason.WaitedForReplica, classification.Reason);
+                return new RoutingDecision(candidate.Host, HostRole.Replica, reason, classification.Reason);
             }
         }
 
@@ -720,11 +771,12 @@ public sealed class RoutedConnection : DbConnection
         return fallback;
     }
 
-    /// <summary>Polls the replica's replay position until it reaches <paramref name="lsn"/> or the bound passes.</summary>
-    private async ValueTask<bool> WaitForReplayAsync(HostRuntime host, ulong lsn, bool async, CancellationToken cancellationToken)
+    /// <summary>Polls the replica's replay position until it reaches <paramref name="lsn"/> or <paramref name="bound"/> passes.</summary>
+    private async ValueTask<bool> WaitForReplayAsync(HostRuntime host, ulong lsn, TimeSpan bound, bool async, CancellationToken cancellationToken)
     {
-        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_dataSource.Options.MaxReadYourWritesWait.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         var connection = await AcquireAsync(host, HostRole.Replica, async, cancellationToken).ConfigureAwait(false);
+        _dataSource.OnReplicaWait();
         using var poll = new NpgsqlCommand("SELECT pg_catalog.pg_last_wal_replay_lsn()", connection);
         while (true)
         {
@@ -781,6 +833,11 @@ public sealed class RoutedConnection : DbConnection
 
     private async ValueTask<NpgsqlConnection> AcquireAsync(HostRuntime host, HostRole role, bool async, CancellationToken cancellationToken)
     {
+        if ((role == HostRole.Primary ? _primaryAfterBlock : _replicaAfterBlock) && _transaction is null && !HasOpenReader)
+        {
+            await DropAfterBlockAsync(role, async).ConfigureAwait(false);
+        }
+
         var existing = role == HostRole.Primary ? _primaryConnection : _replicaConnection;
         var existingHost = role == HostRole.Primary ? _primaryHost : _replicaHost;
         if (existing is not null)
@@ -822,6 +879,27 @@ public sealed class RoutedConnection : DbConnection
         }
 
         return connection;
+    }
+
+    private bool HasOpenReader => _openReader is { IsClosed: false } || _otherOpenReader is { IsClosed: false };
+
+    /// <summary>Returns the role's physical connection to its pool after a read-only transaction block ran on it.</summary>
+    private async ValueTask DropAfterBlockAsync(HostRole role, bool async)
+    {
+        NpgsqlConnection? connection;
+        if (role == HostRole.Primary)
+        {
+            (connection, _primaryConnection, _primaryHost, _primaryAfterBlock) = (_primaryConnection, null, null, false);
+        }
+        else
+        {
+            (connection, _replicaConnection, _replicaHost, _replicaAfterBlock) = (_replicaConnection, null, null, false);
+        }
+
+        if (connection is not null)
+        {
+            await ReleaseAsync(connection, async).ConfigureAwait(false);
+        }
     }
 
     private async ValueTask<RoutedTransaction> BeginTransactionCoreAsync(IsolationLevel isolationLevel, bool readOnly, ReadPreference? readPreference, bool async, CancellationToken cancellationToken)
@@ -906,6 +984,7 @@ public sealed class RoutedConnection : DbConnection
 
         _transaction = null;
         _pinnedToPrimary = false;
+        (_primaryAfterBlock, _replicaAfterBlock) = (false, false);
         _state = ConnectionState.Closed;
         await CloseReaderAsync(_openReader, async).ConfigureAwait(false);
         await CloseReaderAsync(_otherOpenReader, async).ConfigureAwait(false);

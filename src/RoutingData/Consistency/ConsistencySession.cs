@@ -34,6 +34,8 @@ public sealed class ConsistencySession
     private int _primaryInFlight;
     private volatile bool _unvalidatedToken;
     private ReplicaMark? _replicaMark;
+    private long _rejoinNotBefore;
+    private int _rejoinFailures;
     private SessionWritesLostException? _lostWrites;
 
     /// <summary>Gets the session's token, or null before its first command.</summary>
@@ -43,10 +45,16 @@ public sealed class ConsistencySession
         {
             lock (_gate)
             {
-                return _lsn == 0 ? null : new ConsistencyToken(_systemIdentifier, _timeline, new NpgsqlLogSequenceNumber(_lsn));
+                return _lsn == 0 ? null : CurrentToken();
             }
         }
     }
+
+    // Under _gate. The write position is told apart only when it is lower (an unknown write counts as the whole).
+    private ConsistencyToken CurrentToken() => new(_systemIdentifier, _timeline, new NpgsqlLogSequenceNumber(_lsn))
+    {
+        WriteLsn = _writeLsn < _lsn ? new NpgsqlLogSequenceNumber(_writeLsn) : null,
+    };
 
     /// <summary>Gets or sets this session's policy when no replica has caught up; null defers to the data source.</summary>
     public StaleReadPolicy? StaleReadPolicy { get; set; }
@@ -65,6 +73,33 @@ public sealed class ConsistencySession
     public event EventHandler<SessionWritesLostException>? WritesLost;
 
     internal ulong Lsn => Volatile.Read(ref _lsn);
+
+    /// <summary>
+    /// The part of <see cref="Lsn"/> the session must see because it wrote it; the rest it only happened to see (positions
+    /// its reads captured). A write whose position was never captured counts as the whole position.
+    /// </summary>
+    internal ulong MustSeeLsn => Math.Min(Volatile.Read(ref _writeLsn), Volatile.Read(ref _lsn));
+
+    /// <summary>
+    /// When (a <see cref="TimeProvider"/> timestamp) this session may next wait to rejoin a replica; raised after a
+    /// rejoin that did not catch up, so a session whose replicas keep falling behind does not wait on every read.
+    /// </summary>
+    internal long RejoinNotBefore => Volatile.Read(ref _rejoinNotBefore);
+
+    /// <summary>Records the outcome of a wait to rejoin a replica: success clears the backoff, failure doubles it (1 s to 30 s).</summary>
+    internal void RecordRejoin(bool caughtUp, long now, long ticksPerSecond)
+    {
+        if (caughtUp)
+        {
+            Volatile.Write(ref _rejoinFailures, 0);
+            Volatile.Write(ref _rejoinNotBefore, 0);
+            return;
+        }
+
+        var failures = Math.Min(Interlocked.Increment(ref _rejoinFailures), 6);
+        var seconds = Math.Min(1L << (failures - 1), 30L);
+        Internal.InterlockedMax.Raise(ref _rejoinNotBefore, now + (seconds * ticksPerSecond));
+    }
 
     /// <summary>The timeline of the session's position; 0 when unknown (no position yet, or a token in the older text form).</summary>
     internal int Timeline => Volatile.Read(ref _timeline);
@@ -239,7 +274,7 @@ public sealed class ConsistencySession
     {
         lock (_gate)
         {
-            before = new ConsistencyToken(_systemIdentifier, _timeline, new NpgsqlLogSequenceNumber(_lsn));
+            before = CurrentToken();
             writeLsn = _writeLsn;
             if (_timeline != from)
             {

@@ -6,8 +6,10 @@ namespace RoutingData;
 /// <summary>
 /// A position in one cluster's WAL: the cluster's <c>system_identifier</c>, the timeline of the primary the position was
 /// taken on, and an LSN. A read may be served by a replica only if it has replayed past the session's token on the same
-/// history. Its text form is <c>7712776800228422479:1:0/3016218</c>; the older form without the timeline
-/// (<c>7712776800228422479:0/3016218</c>) is still read, as a token whose timeline is unknown.
+/// history. Its text form is <c>7712776800228422479:1:0/3016218</c>, followed by <c>:0/3015F00</c> — the session's own
+/// write position (<see cref="WriteLsn"/>) — when that is lower; the older form without the timeline
+/// (<c>7712776800228422479:0/3016218</c>) is still read, as a token whose timeline is unknown and whose whole position
+/// counts as written.
 /// </summary>
 /// <remarks>
 /// LSNs of different timelines are only comparable up to the point where one timeline left the other (the fork point
@@ -27,13 +29,36 @@ public readonly record struct ConsistencyToken(ulong SystemIdentifier, int Timel
     {
     }
 
-    /// <summary>The token text: <c>system_identifier:timeline:LSN</c>, or <c>system_identifier:LSN</c> when the timeline is unknown.</summary>
+    /// <summary>
+    /// Gets the part of <see cref="Lsn"/> the session must see because it wrote it (its own commands on the primary);
+    /// the rest it only happened to see (what its reads returned). Null: not told apart — the whole position counts as
+    /// written (tokens in the older forms, and positions whose write part equals <see cref="Lsn"/>).
+    /// </summary>
+    /// <remarks>
+    /// A read is served by a replica that has replayed <see cref="Lsn"/>. When a replica has replayed the write position
+    /// but not yet <see cref="Lsn"/>, a read may wait briefly for it instead of reading the primary again
+    /// (<see cref="ReplicatedDbOptions.MaxRejoinWait"/>); and only writes past a failover's fork point are reported lost.
+    /// </remarks>
+    public NpgsqlLogSequenceNumber? WriteLsn { get; init; }
+
+    /// <summary>Gets the position the session must see: <see cref="WriteLsn"/> when told apart, else <see cref="Lsn"/>.</summary>
+    internal ulong MustSee => WriteLsn is { } write && write < Lsn ? (ulong)write : (ulong)Lsn;
+
+    /// <summary>
+    /// The token text: <c>system_identifier:timeline:LSN</c>, plus <c>:WRITE_LSN</c> when the session's write position is
+    /// lower than LSN; <c>system_identifier:LSN</c> when the timeline is unknown (the whole position then counts as written).
+    /// </summary>
     /// <returns>The text form.</returns>
     public override string ToString() => Timeline == 0
         ? string.Create(CultureInfo.InvariantCulture, $"{SystemIdentifier}:{Lsn}")
-        : string.Create(CultureInfo.InvariantCulture, $"{SystemIdentifier}:{Timeline}:{Lsn}");
+        : WriteLsn is { } write && write < Lsn
+            ? string.Create(CultureInfo.InvariantCulture, $"{SystemIdentifier}:{Timeline}:{Lsn}:{write}")
+            : string.Create(CultureInfo.InvariantCulture, $"{SystemIdentifier}:{Timeline}:{Lsn}");
 
-    /// <summary>Parses the text form (without a signature): <c>system_identifier:timeline:LSN</c> or <c>system_identifier:LSN</c>.</summary>
+    /// <summary>
+    /// Parses the text form (without a signature): <c>system_identifier:timeline:LSN</c>, optionally followed by
+    /// <c>:WRITE_LSN</c>, or <c>system_identifier:LSN</c>.
+    /// </summary>
     /// <param name="text">The text.</param>
     /// <param name="token">The token, if the text is well formed.</param>
     /// <returns>Whether the text was a token.</returns>
@@ -71,14 +96,34 @@ public readonly record struct ConsistencyToken(ulong SystemIdentifier, int Timel
             rest = rest[(second + 1)..];
         }
 
+        NpgsqlLogSequenceNumber? write = null;
+        var third = timeline == 0 ? -1 : rest.IndexOf(':');
+        if (third >= 0)
+        {
+            if (!TryParseLsn(rest[(third + 1)..], out var writeLsn))
+            {
+                problem = $"the write position '{Shown(rest[(third + 1)..])}' is not of the form X/Y (two hexadecimal numbers of up to 8 digits)";
+                return false;
+            }
+
+            write = writeLsn;
+            rest = rest[..third];
+        }
+
         if (!TryParseLsn(rest, out var lsn))
         {
             problem = $"the LSN '{Shown(rest)}' is not of the form X/Y (two hexadecimal numbers of up to 8 digits)";
             return false;
         }
 
+        if (write is { } w && w > lsn)
+        {
+            problem = $"the write position {w} is past the LSN {lsn}";
+            return false;
+        }
+
         problem = null;
-        token = new ConsistencyToken(systemId, timeline, lsn);
+        token = new ConsistencyToken(systemId, timeline, lsn) { WriteLsn = write };
         return true;
     }
 

@@ -10,6 +10,7 @@ namespace RoutingData.Routing;
 internal sealed class Router(ReplicatedDbOptions options)
 {
     private readonly ReplicaSelector _selector = new(options.LoadBalancing);
+    private int _nextWait = -1;
 
     public static RoutingDecision RouteWrite(ClusterSnapshot snapshot, RoutingReason reason, string detail)
     {
@@ -116,6 +117,33 @@ internal sealed class Router(ReplicatedDbOptions options)
         }
 
         return best;
+    }
+
+    /// <summary>
+    /// A replica worth waiting for, taken in turn among the eligible ones that can catch up in time — known to have
+    /// replayed <paramref name="mustHave"/>, their measured lag within <paramref name="within"/> — so that waiting reads
+    /// spread over every such replica rather than all queue on the most advanced one. Null when none qualifies.
+    /// </summary>
+    public HostState? ReplicaToWaitFor(ClusterSnapshot snapshot, TimeSpan within, ulong mustHave)
+    {
+        var eligible = snapshot.EligibleReplicas;
+        var count = eligible.Length;
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var start = (int)((uint)Interlocked.Increment(ref _nextWait) % (uint)count);
+        for (var i = 0; i < count; i++)
+        {
+            var host = eligible[(start + i) % count];
+            if (ReplicaSelector.IsCandidate(host, null, mustHave) && snapshot.Lags[host.Host.Index] is { } lag && lag <= within)
+            {
+                return host;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Whether <paramref name="host"/> is an eligible replica in <paramref name="snapshot"/>.</summary>

@@ -35,6 +35,7 @@ internal static class ClassificationReasons
     public const string UnbalancedParentheses = "unbalanced parentheses";
     public const string NestingTooDeep = "nesting too deep";
     public const string Unrecognized = "unrecognized statement";
+    public const string ReadOnlyTransaction = "read-only transaction";
 
     /// <summary>The reason for a statement decided by its first key word alone.</summary>
     public static string ForKeyword(SqlKeyword keyword) => keyword switch

@@ -5,13 +5,20 @@ namespace RoutingData.Sql;
 /// <summary>The verdict on one SQL text: where it may run, why, and any routing hint found in its comments.</summary>
 internal readonly struct StatementClassification
 {
-    public StatementClassification(StatementKind kind, ReadPreference? hint, string reason, bool isMultiStatement = false)
+    public StatementClassification(StatementKind kind, ReadPreference? hint, string reason, bool isMultiStatement = false, bool isTransactionBlock = false)
     {
         Kind = kind;
         Hint = hint;
         Reason = reason;
         IsMultiStatement = isMultiStatement;
+        IsTransactionBlock = isTransactionBlock;
     }
+
+    /// <summary>
+    /// Whether the text is a read-only transaction block (<c>BEGIN READ ONLY; …reads…; COMMIT</c>): it may run on a
+    /// replica as one unit, but if it fails part-way its physical connection is left inside an aborted transaction.
+    /// </summary>
+    public bool IsTransactionBlock { get; }
 
     /// <summary>Whether the text holds more than one statement (Npgsql cannot send such a text as one batch command).</summary>
     public bool IsMultiStatement { get; }
@@ -44,7 +51,7 @@ internal readonly struct StatementClassification
             : first.Kind == StatementKind.Write ? first
             : second.Kind == StatementKind.Write ? second
             : new StatementClassification(StatementKind.Read, null, ClassificationReasons.MultipleStatements);
-        return new StatementClassification(winner.Kind, hint, winner.Reason, first.IsMultiStatement || second.IsMultiStatement);
+        return new StatementClassification(winner.Kind, hint, winner.Reason, first.IsMultiStatement || second.IsMultiStatement, first.IsTransactionBlock || second.IsTransactionBlock);
     }
 
     public override string ToString() =>

@@ -150,9 +150,23 @@ internal sealed class StatementClassifier
         string? pinReason = null;
         string? writeReason = null;
         var readReason = ClassificationReasons.Empty;
+
+        // A read-only transaction block: a read-only BEGIN first, then only reads, then a plain end (and nothing after it).
+        var block = false;
+        var blockEnded = false;
         while (parser.TryClassifyNext(out var kind, out var reason))
         {
             statements++;
+            if (statements == 1)
+            {
+                block = kind == StatementKind.TransactionControl && parser.LastTransactionEnd == TransactionEnd.ReadOnlyBegin;
+            }
+            else if (block)
+            {
+                block = !blockEnded && (kind == StatementKind.Read || (kind == StatementKind.TransactionControl && parser.LastTransactionEnd == TransactionEnd.PlainEnd));
+                blockEnded = kind == StatementKind.TransactionControl;
+            }
+
             switch (kind)
             {
                 case StatementKind.SessionState or StatementKind.TransactionControl:
@@ -177,6 +191,11 @@ internal sealed class StatementClassifier
         {
             // Where the text really ends is unknown, so nothing about it is proven.
             return new StatementClassification(StatementKind.Write, hint, error, isMultiStatement: true);
+        }
+
+        if (block && blockEnded && writeReason is null)
+        {
+            return new StatementClassification(StatementKind.Read, hint, ClassificationReasons.ReadOnlyTransaction, multi, isTransactionBlock: true);
         }
 
         if (pinReason is not null)

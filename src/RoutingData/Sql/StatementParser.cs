@@ -32,6 +32,9 @@ internal ref struct StatementParser
     // Whether ScanQuery checks every call (EXPLAIN without ANALYZE).
     private bool _checkEveryCall;
 
+    // What the statement last classified as transaction control does, when it is one of the two ends of a read-only block.
+    private TransactionEnd _transactionEnd;
+
     public StatementParser(ReadOnlySpan<char> sql, FunctionCatalog catalog, bool fastPath = true)
     {
         _sql = sql;
@@ -41,6 +44,12 @@ internal ref struct StatementParser
     }
 
     public readonly ReadPreference? Hint => _lexer.Hint;
+
+    /// <summary>
+    /// For the statement <see cref="TryClassifyNext"/> last returned as transaction control: whether it begins a
+    /// read-only transaction a hot standby accepts, or ends a transaction plainly.
+    /// </summary>
+    public readonly TransactionEnd LastTransactionEnd => _transactionEnd;
 
     /// <summary>Why lexing failed ("unterminated …"), or null.</summary>
     public readonly string? Error => _lexer.Error;
@@ -54,6 +63,7 @@ internal ref struct StatementParser
             _depth = 0;
             _atomic = 0;
             _unbalanced = false;
+            _transactionEnd = TransactionEnd.None;
             if (!Next(out var first))
             {
                 continue;
@@ -227,6 +237,13 @@ internal ref struct StatementParser
                 or SqlKeyword.Abort or SqlKeyword.Savepoint or SqlKeyword.Release:
                 kind = StatementKind.TransactionControl;
                 reason = ClassificationReasons.ForKeyword(keyword);
+                _transactionEnd = keyword switch
+                {
+                    SqlKeyword.Begin when IsReadOnlyBegin() => TransactionEnd.ReadOnlyBegin,
+                    SqlKeyword.Start when Peek().Is(SqlKeyword.Transaction) && IsReadOnlyBegin() => TransactionEnd.ReadOnlyBegin,
+                    SqlKeyword.Commit or SqlKeyword.End or SqlKeyword.Rollback when IsPlainEnd() => TransactionEnd.PlainEnd,
+                    _ => TransactionEnd.None,
+                };
                 return;
             default:
                 // EXECUTE/FETCH/MOVE/CLOSE need the session that prepared or declared (the primary's); DML, DDL,
@@ -235,6 +252,72 @@ internal ref struct StatementParser
                 reason = first.Kind == SqlTokenKind.Identifier ? ClassificationReasons.ForKeyword(keyword) : ClassificationReasons.Unrecognized;
                 return;
         }
+    }
+
+    /// <summary>
+    /// The rest of a BEGIN / START: only transaction modes, READ ONLY among them, and nothing a hot standby refuses
+    /// (READ WRITE, SERIALIZABLE). Consumes the statement.
+    /// </summary>
+    private bool IsReadOnlyBegin()
+    {
+        var readOnly = false;
+        while (Next(out var token))
+        {
+            if (token.Kind == SqlTokenKind.Comma)
+            {
+                continue;
+            }
+
+            if (token.Kind != SqlTokenKind.Identifier)
+            {
+                return false;
+            }
+
+            var word = token.Text(_sql);
+            if (token.Is(SqlKeyword.Transaction) || token.Is(SqlKeyword.Not) || token.Is(SqlKeyword.Deferrable)
+                || SqlKeywords.Is(word, "work") || SqlKeywords.Is(word, "isolation") || SqlKeywords.Is(word, "level"))
+            {
+                continue;
+            }
+
+            if (SqlKeywords.Is(word, "repeatable"))
+            {
+                if (!Next(out var level) || level.Kind != SqlTokenKind.Identifier || !SqlKeywords.Is(level.Text(_sql), "read"))
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            if (!SqlKeywords.Is(word, "read") || !Next(out var next) || next.Kind != SqlTokenKind.Identifier)
+            {
+                return false; // SERIALIZABLE (a standby refuses it), or anything else.
+            }
+
+            var mode = next.Text(_sql);
+            if (next.Is(SqlKeyword.Only))
+            {
+                readOnly = true;
+            }
+            else if (!SqlKeywords.Is(mode, "committed") && !SqlKeywords.Is(mode, "uncommitted"))
+            {
+                return false; // READ WRITE.
+            }
+        }
+
+        return readOnly;
+    }
+
+    /// <summary>The rest of a COMMIT / END / ROLLBACK: at most WORK or TRANSACTION (no AND CHAIN, PREPARED, TO SAVEPOINT). Consumes the statement.</summary>
+    private bool IsPlainEnd()
+    {
+        if (!Next(out var token))
+        {
+            return true;
+        }
+
+        return (token.Is(SqlKeyword.Transaction) || (token.Kind == SqlTokenKind.Identifier && SqlKeywords.Is(token.Text(_sql), "work"))) && !Next(out _);
     }
 
     private void ScanQuery(in SqlToken first, string readReason, out StatementKind kind, out string reason)

@@ -24,6 +24,41 @@ public sealed class ConsistencyTokenTests
     }
 
     [Fact]
+    public void A_write_position_below_the_position_travels_as_a_fourth_part()
+    {
+        Assert.True(ConsistencyToken.TryParse("42:3:0/3016218:0/3015F00", out var token));
+        Assert.Equal(new NpgsqlLogSequenceNumber(0x3016218), token.Lsn);
+        Assert.Equal(new NpgsqlLogSequenceNumber(0x3015F00), token.WriteLsn);
+        Assert.Equal(0x3015F00UL, token.MustSee);
+        Assert.Equal("42:3:0/3016218:0/3015F00", token.ToString());
+
+        // Equal to the position, or not told apart: the three-part form, and all of it must be seen.
+        Assert.Equal("42:3:0/3016218", (token with { WriteLsn = token.Lsn }).ToString());
+        Assert.True(ConsistencyToken.TryParse("42:3:0/3016218", out var whole));
+        Assert.Null(whole.WriteLsn);
+        Assert.Equal(0x3016218UL, whole.MustSee);
+
+        // A session that never wrote: 0/0.
+        Assert.True(ConsistencyToken.TryParse("42:3:0/3016218:0/0", out var readOnly));
+        Assert.Equal(0UL, readOnly.MustSee);
+    }
+
+    [Fact]
+    public void A_signature_covers_the_write_position()
+    {
+        var codec = new TokenCodec(Encoding.UTF8.GetBytes(Key));
+        var token = new ConsistencyToken(42, 3, new NpgsqlLogSequenceNumber(0x3016218)) { WriteLsn = new NpgsqlLogSequenceNumber(0x3015F00) };
+        var text = codec.Encode(token);
+        Assert.Equal(token, codec.Decode(text, out _));
+
+        // Dropping or changing the write part (making the reads count as written, or the other way round) breaks it.
+        var signature = text[text.IndexOf('.', StringComparison.Ordinal)..];
+        Assert.Null(codec.Decode("42:3:0/3016218" + signature, out _));
+        Assert.Null(codec.Decode("42:3:0/3016218:0/0" + signature, out var problem));
+        Assert.Equal("The consistency token's signature does not match.", problem);
+    }
+
+    [Fact]
     public void A_token_without_a_timeline_is_written_in_the_older_form()
     {
         var token = new ConsistencyToken(42, new NpgsqlLogSequenceNumber(0x3016218));
@@ -44,7 +79,10 @@ public sealed class ConsistencyTokenTests
     [InlineData("42::0/1", "the timeline '' is not a number from 1")]
     [InlineData("42:1:0-1", "the LSN '0-1' is not of the form X/Y")]
     [InlineData("42:1:123456789/1", "the LSN '123456789/1' is not of the form X/Y")]
-    [InlineData("42:1:2:0/1", "the LSN '2:0/1' is not of the form X/Y")]
+    [InlineData("42:1:2:0/1", "the LSN '2' is not of the form X/Y")]
+    [InlineData("42:1:0/2:0-1", "the write position '0-1' is not of the form X/Y")]
+    [InlineData("42:1:0/2:", "the write position '' is not of the form X/Y")]
+    [InlineData("42:1:0/2:0/3", "the write position 0/3 is past the LSN 0/2")]
     [InlineData("42:0/G", "the LSN '0/G' is not of the form X/Y")]
     public void A_malformed_token_is_rejected_naming_the_part_that_is_wrong(string text, string problem)
     {

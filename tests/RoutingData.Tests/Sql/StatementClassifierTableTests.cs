@@ -405,6 +405,37 @@ public sealed class StatementClassifierTableTests
         { "COMMIT PREPARED 'gid'", TransactionControl },
         { "ROLLBACK PREPARED 'gid'", TransactionControl },
 
+        // ---- Read-only transaction blocks sent as one text: a replica may run them as one unit ----
+        { "BEGIN READ ONLY; SELECT 1; COMMIT", Read },
+        { "START TRANSACTION READ ONLY; SELECT * FROM t; SELECT 2; COMMIT", Read },
+        { "begin transaction read only; select 1; end", Read },
+        { "BEGIN WORK READ ONLY; SELECT 1; ROLLBACK", Read },
+        { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1; COMMIT WORK", Read },
+        { "BEGIN ISOLATION LEVEL REPEATABLE WRITE, READ ONLY; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY ISOLATION LEVEL READ COMMITTED NOT DEFERRABLE; SELECT 1; COMMIT TRANSACTION;", Read },
+        { "BEGIN READ ONLY; COMMIT", Read },
+        { "BEGIN READ ONLY; SELECT 1", TransactionControl },
+        { "BEGIN READ WRITE; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY, READ WRITE; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY ISOLATION LEVEL SERIALIZABLE DEFERRABLE; SELECT 1; COMMIT", TransactionControl },
+        { "START READ ONLY; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 1; COMMIT AND CHAIN", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 1; COMMIT AND NO CHAIN", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 1; COMMIT PREPARED 'gid'", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 1; ROLLBACK TO SAVEPOINT sp", TransactionControl },
+        { "BEGIN READ ONLY; SAVEPOINT sp; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 1; COMMIT; SELECT 2", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 1; COMMIT; BEGIN READ ONLY; SELECT 2; COMMIT", TransactionControl },
+        { "SELECT 1; BEGIN READ ONLY; SELECT 2; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; SET LOCAL work_mem = '1MB'; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SELECT 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; SELECT nextval('s'); COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; SELECT * FROM t FOR UPDATE; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; UPDATE t SET a = 1; COMMIT", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 1; ABORT", TransactionControl },
+        { "BEGIN READ ONLY; SELECT 'a; COMMIT", Write },
+
         // ---- DDL ----
         { "CREATE TABLE t (id serial PRIMARY KEY, a text)", Write },
         { "CREATE INDEX CONCURRENTLY i ON t (a)", Write },
@@ -567,6 +598,20 @@ public sealed class StatementClassifierTableTests
         var result = StatementClassifier.ClassifyUncached(sql, Catalog);
 
         Assert.True(expected == result.Kind.ToString(), $"{sql} => {result}, expected {expected}");
+    }
+
+    [Theory]
+    [InlineData("BEGIN READ ONLY; SELECT 1; COMMIT", true)]
+    [InlineData("START TRANSACTION READ ONLY; SELECT 1; END", true)]
+    [InlineData("SELECT 1; SELECT 2", false)]
+    [InlineData("SELECT 1", false)]
+    public void A_read_only_transaction_block_is_marked_as_one(string sql, bool block)
+    {
+        var result = StatementClassifier.ClassifyUncached(sql, Catalog);
+
+        Assert.Equal(block, result.IsTransactionBlock);
+        Assert.Equal(block ? ClassificationReasons.ReadOnlyTransaction : result.Reason, result.Reason);
+        Assert.Equal(block, StatementClassification.Combine(result, StatementClassifier.ClassifyUncached("SELECT 2", Catalog)).IsTransactionBlock);
     }
 
     [Fact]
