@@ -12,7 +12,14 @@ internal sealed class LogCapture : ILoggerProvider
 
     public ILoggerFactory CreateFactory() => LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(this));
 
-    public ILogger CreateLogger(string categoryName) => new Logger(this);
+    public ILogger CreateLogger(string categoryName) => new Logger(this, IsRoutingDatas(categoryName));
+
+    /// <summary>
+    /// Npgsql's event ids overlap RoutingData's: only RoutingData's own loggers keep theirs (not Npgsql's, nor Npgsql's
+    /// entries for RoutingData's internal connections); every entry keeps its text, for the checks of what was logged.
+    /// </summary>
+    private static bool IsRoutingDatas(string categoryName) =>
+        categoryName.StartsWith("RoutingData", StringComparison.Ordinal) && !categoryName.StartsWith("RoutingData.Internal.", StringComparison.Ordinal);
 
     public string AllText() => string.Join("\n", _entries.Select(e => e.Text));
 
@@ -20,7 +27,7 @@ internal sealed class LogCapture : ILoggerProvider
     {
     }
 
-    private sealed class Logger(LogCapture capture) : ILogger
+    private sealed class Logger(LogCapture capture, bool ownEventIds) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -31,7 +38,7 @@ internal sealed class LogCapture : ILoggerProvider
         {
             // The structured values too: a sink may write them even where the message leaves them out.
             var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
-            capture._entries.Enqueue((logLevel, eventId.Id, $"{formatter(state, exception)} | {values} | {exception}"));
+            capture._entries.Enqueue((logLevel, ownEventIds ? eventId.Id : 0, $"{formatter(state, exception)} | {values} | {exception}"));
         }
     }
 }
