@@ -27,8 +27,10 @@ public sealed class ReadPreferenceTests(EfClusterFixture fixture) : ClusterTestB
         Assert.Equal((HostRole.Primary, RoutingReason.Hint), (LastRoute(db).Role, LastRoute(db).Reason));
 
         // The entity says primary; the query says replica: the query wins.
+        // Rejoined when the primary read above saw a position the replica was still replaying (other tests write).
         _ = await db.Audit.WithReadPreference(ReadPreference.Replica).CountAsync(Ct);
-        Assert.Equal((HostRole.Replica, RoutingReason.Hint), (LastRoute(db).Role, LastRoute(db).Reason));
+        Assert.Equal(HostRole.Replica, LastRoute(db).Role);
+        Assert.Contains(LastRoute(db).Reason, new[] { RoutingReason.Hint, RoutingReason.Rejoined });
 
         // The context says primary; the query says replica-preferred.
         await using var primary = NewPrimaryContext();
