@@ -41,6 +41,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         DatabaseName = template.Database ?? template.Username ?? string.Empty;
         HostList = string.Join(',', hosts.Select(h => h.Endpoint.Name));
         Logger = loggerFactory.CreateLogger<ReplicatedDataSource>();
+        FallbackReadLimit = options.MaxFallbackReadConnections ?? Math.Max(1, template.MaxPoolSize / 2);
         Router = new Router(options);
         _tokenCodec = new Consistency.TokenCodec(options.TokenSigningKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : null);
         _classifier = new StatementClassifier(FunctionCatalog.CreateDefault(options.ReadOnlyFunctions, options.WritingFunctions), onUnknownFunction: RequestCatalogRefresh);
@@ -68,6 +69,9 @@ public sealed class ReplicatedDataSource : DbDataSource
     internal Consistency.PrimaryPositionClock Clock { get; }
 
     internal Router Router { get; }
+
+    /// <summary>How many primary connections reads that fall back from the replicas may hold (<see cref="ReplicatedDbOptions.MaxFallbackReadConnections"/>).</summary>
+    internal int FallbackReadLimit { get; }
 
     /// <summary>The resilience pipeline every routed command runs through (by default: primary wait, then reroute).</summary>
     internal Polly.ResiliencePipeline Pipeline { get; }
@@ -541,6 +545,7 @@ public sealed class ReplicatedDataSource : DbDataSource
                 host.LastError)
             {
                 SourceReport = snapshot.DescribeSources(host.Host.Endpoint),
+                FallbackReadConnections = host.Host.FallbackLeases,
             };
         }
 

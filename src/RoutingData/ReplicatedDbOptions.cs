@@ -41,6 +41,27 @@ public sealed class ReplicatedDbOptions
     public TimeSpan? MaxReplicaLag { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Gets or sets how far a replica taken out of reads for lag must come back before it takes reads again, as a
+    /// fraction of <see cref="MaxReplicaLag"/> and <see cref="MaxReplicaLagBytes"/>. A replica hovering at the bound then
+    /// does not flap in and out of the rotation (and drag reads to the primary and back) every probe. 1 re-admits it as
+    /// soon as it is within the bound.
+    /// </summary>
+    /// <value>The default value is 0.5: out above the bound, back in below half of it.</value>
+    public double LagReadmitFraction { get; set; } = 0.5;
+
+    /// <summary>
+    /// Gets or sets how many physical connections to the primary reads may hold that fall back to it because no replica
+    /// can take them (every replica down or past the lag bound: <see cref="RoutingReason.LagBound"/>,
+    /// <see cref="RoutingReason.NoHealthyReplica"/>). A read that would need one more is shed at once with
+    /// <see cref="ReadsShedException"/> instead of queueing for the primary's pool, so writes keep the rest of the pool
+    /// while the replicas are out. A read on a connection that already holds a primary connection is never shed; nor are
+    /// reads sent to the primary for read-your-writes (<see cref="RoutingReason.NotCaughtUp"/>) or by preference.
+    /// Null: half of the primary pool's <c>Maximum Pool Size</c> (Npgsql's default 100, so 50).
+    /// </summary>
+    /// <value>The default value is null (half the primary's pool).</value>
+    public int? MaxFallbackReadConnections { get; set; }
+
+    /// <summary>
     /// Gets or sets what a read does when no replica is eligible under <see cref="ReadPreference.ReplicaPreferred"/>:
     /// true to use the primary, false to throw <see cref="NoSuitableHostException"/>.
     /// </summary>
@@ -209,6 +230,8 @@ public sealed class ReplicatedDbOptions
             LoadBalancing = LoadBalancing,
             MaxReplicaLagBytes = MaxReplicaLagBytes,
             MaxReplicaLag = MaxReplicaLag,
+            LagReadmitFraction = LagReadmitFraction,
+            MaxFallbackReadConnections = MaxFallbackReadConnections,
             FallbackToPrimary = FallbackToPrimary,
             TopologyProbeInterval = TopologyProbeInterval,
             TopologyProbeTimeout = TopologyProbeTimeout,

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using RoutingData.Internal;
@@ -86,6 +87,16 @@ internal sealed class ReplicatedDbOptionsValidator : IValidateOptions<Replicated
         if (options.MaxReplicaLagBytes is { } bytes && bytes <= 0)
         {
             problems.Add($"MaxReplicaLagBytes {bytes} must be positive (or null for no byte bound).");
+        }
+
+        if (!(options.LagReadmitFraction > 0 && options.LagReadmitFraction <= 1))
+        {
+            problems.Add($"LagReadmitFraction {options.LagReadmitFraction.ToString(CultureInfo.InvariantCulture)} must be more than 0 and at most 1 (1: no hysteresis).");
+        }
+
+        if (options.MaxFallbackReadConnections is { } fallbackConnections && fallbackConnections < 0)
+        {
+            problems.Add($"MaxFallbackReadConnections {fallbackConnections} must not be negative (0: shed every read that would fall back to the primary; null: half the primary's pool).");
         }
 
         foreach (var (host, weight) in options.ReplicaWeights)

@@ -16,10 +16,19 @@ using RoutingData.Testing.Pgpool;
 //   (WriteOnceWorkload): the share of reads replicas serve once the write has replicated, for RoutingData (sessions in
 //   memory, and carried as tokens between requests) and Npgsql multi-host, in the same run; --max-rejoin-ms 0 never
 //   waits to rejoin (every read the primary's position blocks goes to the primary).
+// RoutingData.ConsistencyCheck --replicas-out [--readers 48] [--writers 4] [--seconds 8] [--read-ms 20]
+//   Every replica past the lag bound: the writers' latency and the reads served and shed with fallback reads bounded
+//   (the default, half the primary's pool) and unbounded (ReplicasOutScenario).
 if (args.Contains("--failover"))
 {
     var rounds = Array.IndexOf(args, "--rounds") is var r and >= 0 && r + 1 < args.Length ? int.Parse(args[r + 1], CultureInfo.InvariantCulture) : 1;
     await FailoverScenario.RunAsync(args.Contains("--with-reads"), rounds, idle: args.Contains("--idle"));
+    return;
+}
+
+if (args.Contains("--replicas-out"))
+{
+    await ReplicasOutScenario.RunAsync(args);
     return;
 }
 

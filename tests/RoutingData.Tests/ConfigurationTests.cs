@@ -84,11 +84,13 @@ public sealed class ConfigurationTests
         TimeSpan t => t + TimeSpan.FromSeconds(3),
         int i => i + 3,
         long l => l + 3,
+        double d => d / 2,
         string s => s + "x",
         Enum e => Enum.GetValues(type).Cast<object>().First(v => !v.Equals(e)),
         null when type == typeof(string) => "set",
         null when Nullable.GetUnderlyingType(type) == typeof(TimeSpan) => TimeSpan.FromSeconds(3),
         null when Nullable.GetUnderlyingType(type) == typeof(long) => 3L,
+        null when Nullable.GetUnderlyingType(type) == typeof(int) => 3,
         _ => throw new InvalidOperationException($"Teach this test a different value for {type}"),
     };
 }

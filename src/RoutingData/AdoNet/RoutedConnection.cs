@@ -24,6 +24,7 @@ public sealed class RoutedConnection : DbConnection
     private readonly ReplicatedDataSource _dataSource;
     private ConnectionState _state;
     private NpgsqlConnection? _primaryConnection;
+    private HostRuntime? _fallbackLeaseHost;
     private HostRuntime? _primaryHost;
     private NpgsqlConnection? _replicaConnection;
     private HostRuntime? _replicaHost;
@@ -330,6 +331,7 @@ public sealed class RoutedConnection : DbConnection
             }
 
             host = attempt.Decision.Host;
+            attempt.Route = attempt.Decision.ToRouteInfo(); // Where it failed, should it fail before it is sent.
             if (async)
             {
                 // The caller's token, or the monitor giving the host up (it stopped answering): a blackholed host never
@@ -338,7 +340,7 @@ public sealed class RoutedConnection : DbConnection
                 (cancellationToken, links) = LinkAttemptCancellation(attempt.CancellationToken, abandoned);
             }
 
-            connection = await AcquireAsync(host, attempt.Decision.Role, async, cancellationToken).ConfigureAwait(false);
+            connection = await AcquireAsync(host, attempt.Decision.Role, async, cancellationToken, fallbackRead: IsFallbackRead(attempt.Decision)).ConfigureAwait(false);
             if (attempt.Classification.IsTransactionBlock && _transaction is null && !(attempt.Decision.Role == HostRole.Primary && _pinnedToPrimary))
             {
                 if (attempt.Decision.Role == HostRole.Primary)
@@ -368,8 +370,7 @@ public sealed class RoutedConnection : DbConnection
 
         attempt.Sent = true;
         var decision = attempt.Decision;
-        var route = decision.ToRouteInfo();
-        attempt.Route = route;
+        var route = attempt.Route!.Value;
         using var activity = RoutingDiagnostics.StartRouteActivity(route);
 
         // Inside a transaction the position is captured with its COMMIT instead.
@@ -831,7 +832,11 @@ public sealed class RoutedConnection : DbConnection
         }
     }
 
-    private async ValueTask<NpgsqlConnection> AcquireAsync(HostRuntime host, HostRole role, bool async, CancellationToken cancellationToken)
+    /// <summary>A read on the primary only because no replica could take it: it may not crowd writes out of the primary's pool.</summary>
+    private bool IsFallbackRead(in RoutingDecision decision) =>
+        decision.Role == HostRole.Primary && decision.Reason is RoutingReason.LagBound or RoutingReason.NoHealthyReplica && _transaction is null;
+
+    private async ValueTask<NpgsqlConnection> AcquireAsync(HostRuntime host, HostRole role, bool async, CancellationToken cancellationToken, bool fallbackRead = false)
     {
         if ((role == HostRole.Primary ? _primaryAfterBlock : _replicaAfterBlock) && _transaction is null && !HasOpenReader)
         {
@@ -861,13 +866,40 @@ public sealed class RoutedConnection : DbConnection
                     : $"This connection is pinned to {host.Endpoint.Name} by session state, but its session was broken; the session state is gone. Close the connection and open a new one.");
             }
 
+            if (role == HostRole.Primary)
+            {
+                ReturnFallbackLease();
+            }
+
             await ReleaseAsync(existing, async).ConfigureAwait(false);
         }
 
+        if (fallbackRead)
+        {
+            // Shed rather than queue: a read that waits for the primary's pool holds up the writes queued behind it.
+            if (!host.TryLeaseForFallback(_dataSource.FallbackReadLimit))
+            {
+                throw new ReadsShedException(
+                    $"No replica can take the read and reads falling back to the primary {host.Endpoint.Name} already hold {_dataSource.FallbackReadLimit} of its connections (MaxFallbackReadConnections), which are kept for writes. Nothing was sent. Hosts: {_dataSource.Monitor.Snapshot.Describe()}");
+            }
+
+            _fallbackLeaseHost = host;
+        }
+
         var pool = role == HostRole.Primary ? host.DataSource : host.ReadOnlyDataSource;
-        var connection = async
-            ? await pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
-            : pool.OpenConnection();
+        NpgsqlConnection connection;
+        try
+        {
+            connection = async
+                ? await pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+                : pool.OpenConnection();
+        }
+        catch when (fallbackRead)
+        {
+            ReturnFallbackLease();
+            throw;
+        }
+
         _dataSource.OnPhysicalLeased();
         if (role == HostRole.Primary)
         {
@@ -890,6 +922,7 @@ public sealed class RoutedConnection : DbConnection
         if (role == HostRole.Primary)
         {
             (connection, _primaryConnection, _primaryHost, _primaryAfterBlock) = (_primaryConnection, null, null, false);
+            ReturnFallbackLease();
         }
         else
         {
@@ -992,6 +1025,7 @@ public sealed class RoutedConnection : DbConnection
         var primary = _primaryConnection;
         var replica = _replicaConnection;
         (_primaryConnection, _primaryHost, _replicaConnection, _replicaHost) = (null, null, null, null);
+        ReturnFallbackLease();
         if (primary is not null)
         {
             await ReleaseAsync(primary, async).ConfigureAwait(false);
@@ -1025,6 +1059,15 @@ public sealed class RoutedConnection : DbConnection
         catch (Exception)
 #pragma warning restore CA1031
         {
+        }
+    }
+
+    private void ReturnFallbackLease()
+    {
+        if (_fallbackLeaseHost is { } host)
+        {
+            _fallbackLeaseHost = null;
+            host.ReturnFallbackLease();
         }
     }
 

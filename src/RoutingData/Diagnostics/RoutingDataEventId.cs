@@ -66,6 +66,12 @@ public static class RoutingDataEventId
     /// <summary>A topology source names a leader that is not one of the configured hosts (Warning).</summary>
     public const int TopologySourceLeaderUnknown = 3010;
 
+    /// <summary>A replica was taken out of reads: past the lag bound, or on another timeline than the primary's (Warning).</summary>
+    public const int ReplicaExcluded = 3011;
+
+    /// <summary>A replica taken out of reads takes them again (Information).</summary>
+    public const int ReplicaReadmitted = 3012;
+
     /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
     public const int FastProbing = 4000;
 

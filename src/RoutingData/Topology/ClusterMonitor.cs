@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -463,7 +464,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     private void Publish(TimelineHistory? timelines)
     {
         var previous = _snapshot;
-        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, timelines, _sources?.Reports);
+        var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, timelines, _sources?.Reports, previous);
         if (snapshot.Primary is null && previous.Primary is not null)
         {
             ReportDoubt(); // The primary is gone: look for the promoted one at the failover cadence.
@@ -494,10 +495,32 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
             _logger.PrimaryChanged(previous.Primary.Host.Endpoint.Name, snapshot.Primary?.Host.Endpoint.Name ?? "(none)");
         }
 
+        LogLagExclusions(previous, snapshot);
         if (snapshot.Fault is not null && previous.Fault is null)
         {
             _logger.ClusterMismatch(snapshot.Fault.Message);
         }
+    }
+
+    private void LogLagExclusions(ClusterSnapshot previous, ClusterSnapshot snapshot)
+    {
+        foreach (var host in snapshot.LaggingReplicas)
+        {
+            if (!previous.IsLagging(host.Host))
+            {
+                _logger.ReplicaExcluded(host.Host.Endpoint.Name, DescribeLag(snapshot.Lags[host.Host.Index]), snapshot.LagBytes[host.Host.Index], host.Timeline, _options.LagReadmitFraction);
+            }
+        }
+
+        foreach (var host in snapshot.EligibleReplicas)
+        {
+            if (previous.IsLagging(host.Host))
+            {
+                _logger.ReplicaReadmitted(host.Host.Endpoint.Name, DescribeLag(snapshot.Lags[host.Host.Index]), snapshot.LagBytes[host.Host.Index]);
+            }
+        }
+
+        static string DescribeLag(TimeSpan? lag) => lag is { } known ? known.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms" : "an unknown time";
     }
 
     private async Task MaybeLoadCatalogAsync(bool requested, CancellationToken cancellationToken)

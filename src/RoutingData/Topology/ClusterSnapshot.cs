@@ -103,7 +103,9 @@ internal sealed class ClusterSnapshot
     /// against it. Null: only the standbys' own replay timestamps are used.</param>
     /// <param name="timelines">The history of the newest primary timeline, if read; ignored when it is another timeline's.</param>
     /// <param name="sourceReports">What the topology sources said last, for <see cref="Describe"/>.</param>
-    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null, TimelineHistory? timelines = null, IReadOnlyList<TopologySourceReport>? sourceReports = null)
+    /// <param name="previous">The snapshot this one replaces: a replica it had out for lag comes back only below
+    /// <see cref="ReplicatedDbOptions.LagReadmitFraction"/> of the bound (hysteresis).</param>
+    public static ClusterSnapshot Create(HostState[] hosts, ReplicatedDbOptions options, int fencedBelowTimeline = 0, PrimaryPositionHistory? history = null, TimelineHistory? timelines = null, IReadOnlyList<TopologySourceReport>? sourceReports = null, ClusterSnapshot? previous = null)
     {
         Exception? fault = null;
 
@@ -157,13 +159,16 @@ internal sealed class ClusterSnapshot
 
             var behind = primary is null || (ulong)host.Lsn >= (ulong)primary.Lsn ? 0 : (long)((ulong)primary.Lsn - (ulong)host.Lsn);
             lagBytes[host.Host.Index] = behind;
-            var tooFarBytes = options.MaxReplicaLagBytes is { } maxBytes && behind > maxBytes;
+
+            // Hysteresis: a replica that was out (for lag, or on another timeline) comes back only well within the bound.
+            var fraction = previous is not null && previous.IsLagging(host.Host) ? options.LagReadmitFraction : 1.0;
+            var tooFarBytes = options.MaxReplicaLagBytes is { } maxBytes && behind > maxBytes * fraction;
             var (lag, known) = TimeLag(host, history);
             lags[host.Host.Index] = lag == TimeSpan.MaxValue ? null : lag;
 
             // Unknown lag is not zero lag: a standby whose position is older than anything the history remembers (restarted
             // far behind) or that no primary sample vouches for yet takes no reads under a time bound.
-            var tooFarTime = options.MaxReplicaLag is { } maxLag && (!known || lag > maxLag);
+            var tooFarTime = options.MaxReplicaLag is { } maxLag && (!known || lag > maxLag * fraction);
             (tooFarBytes || tooFarTime ? lagging : eligible).Add(host);
         }
 
@@ -219,6 +224,20 @@ internal sealed class ClusterSnapshot
         }
 
         return (host.ReplayDelay ?? TimeSpan.Zero, true);
+    }
+
+    /// <summary>Whether <paramref name="host"/> is a healthy replica kept from reads by its lag or timeline.</summary>
+    public bool IsLagging(HostRuntime host)
+    {
+        foreach (var lagging in LaggingReplicas)
+        {
+            if (lagging.Host == host)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>One line per host, for exception messages: role, health, lag and the last error; then what each topology source says.</summary>

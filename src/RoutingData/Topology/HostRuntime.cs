@@ -9,6 +9,7 @@ namespace RoutingData.Topology;
 internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSource dataSource, NpgsqlDataSource probeDataSource, int weight, NpgsqlDataSource? readOnlyDataSource = null, NpgsqlDataSource? internalDataSource = null) : IAsyncDisposable
 {
     private int _outstanding;
+    private int _fallbackLeases;
     private ulong _knownLsn;
     private long _readingStartedAt;
     private int _epoch;
@@ -52,6 +53,24 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
         get => Volatile.Read(ref _timeline);
         set => Volatile.Write(ref _timeline, value);
     }
+
+    /// <summary>Physical connections to this host (as primary) held by reads that fell back to it because no replica could take them.</summary>
+    public int FallbackLeases => Volatile.Read(ref _fallbackLeases);
+
+    /// <summary>Takes one of <paramref name="limit"/> connections for a fallback read; false (nothing taken) when all are held.</summary>
+    public bool TryLeaseForFallback(int limit)
+    {
+        if (Interlocked.Increment(ref _fallbackLeases) <= limit)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _fallbackLeases);
+        return false;
+    }
+
+    /// <summary>A connection taken by <see cref="TryLeaseForFallback"/> went back to the pool.</summary>
+    public void ReturnFallbackLease() => Interlocked.Decrement(ref _fallbackLeases);
 
     /// <summary>Commands in flight on this host (for least-outstanding balancing).</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);

@@ -26,4 +26,10 @@ public sealed record HostStatus(
     /// without sources. A hint only: <see cref="Role"/> is what the probe found.
     /// </summary>
     public string? SourceReport { get; init; }
+
+    /// <summary>
+    /// Gets how many of this host's connections are held by reads that fell back to it as primary because no replica
+    /// could take them; at most <see cref="ReplicatedDbOptions.MaxFallbackReadConnections"/>, past which reads are shed.
+    /// </summary>
+    public int FallbackReadConnections { get; init; }
 }

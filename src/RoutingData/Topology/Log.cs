@@ -39,4 +39,10 @@ internal static partial class Log
 
     [LoggerMessage(RoutingDataEventId.TopologySourceLeaderUnknown, LogLevel.Warning, "{Source} names leader {Leader}, which is not one of the configured hosts ({Hosts}): name the hosts in the connection string as {Source} does")]
     public static partial void TopologySourceLeaderUnknown(this ILogger logger, string source, string leader, string hosts);
+
+    [LoggerMessage(RoutingDataEventId.ReplicaExcluded, LogLevel.Warning, "Replica {Host} takes no reads: {Lag} behind the primary ({LagBytes} bytes, timeline {Timeline}); it comes back within {Fraction:P0} of the lag bound")]
+    public static partial void ReplicaExcluded(this ILogger logger, string host, string lag, long lagBytes, int timeline, double fraction);
+
+    [LoggerMessage(RoutingDataEventId.ReplicaReadmitted, LogLevel.Information, "Replica {Host} takes reads again: {Lag} behind the primary ({LagBytes} bytes)")]
+    public static partial void ReplicaReadmitted(this ILogger logger, string host, string lag, long lagBytes);
 }

@@ -125,6 +125,33 @@ public sealed class ReplicaLagTests
         Assert.Empty(snapshot.EligibleReplicas);
     }
 
+    [Theory]
+    [InlineData(0.5, false)]
+    [InlineData(1.0, true)]
+    public void A_replica_out_for_lag_comes_back_only_below_the_readmit_fraction_of_the_bound(double fraction, bool backAt700)
+    {
+        var options = new ReplicatedDbOptions { MaxReplicaLag = null, MaxReplicaLagBytes = 1000, LagReadmitFraction = fraction };
+        var primary = State(0, inRecovery: false, lsn: 10_000, at: At(0));
+        var replica = State(1, inRecovery: true, lsn: 8_000, at: At(0));
+        ClusterSnapshot Next(long lsn, ClusterSnapshot? previous) =>
+            ClusterSnapshot.Create([primary, replica with { Lsn = new NpgsqlLogSequenceNumber((ulong)lsn) }], options, previous: previous);
+
+        var behind2000 = Next(8_000, null);
+        Assert.True(behind2000.IsLagging(replica.Host));
+
+        // Within the bound again, but not by much: with hysteresis still out, without it back in.
+        var behind700 = Next(9_300, behind2000);
+        Assert.Equal(backAt700, behind700.EligibleReplicas.Length == 1);
+
+        var behind400 = Next(9_600, behind700);
+        Assert.Single(behind400.EligibleReplicas);
+
+        // Once in, it stays in up to the bound itself, and leaves past it.
+        var behind800 = Next(9_200, behind400);
+        Assert.Single(behind800.EligibleReplicas);
+        Assert.True(Next(8_900, behind800).IsLagging(replica.Host));
+    }
+
     private static PrimaryPositionHistory History() => new(TimeSpan.FromMilliseconds(10), Frequency);
 
     private static long At(long milliseconds) => milliseconds;
