@@ -337,7 +337,15 @@ public sealed class RoutedConnection : DbConnection
                 // The caller's token, or the monitor giving the host up (it stopped answering): a blackholed host never
                 // holds a command longer than the monitor takes to notice. ADO.NET's sync API takes no token.
                 abandoned = host.AbandonToken;
-                (cancellationToken, links) = LinkAttemptCancellation(attempt.CancellationToken, abandoned);
+                if (attempt.CancellationToken.CanBeCanceled)
+                {
+                    (cancellationToken, links) = LinkAttemptCancellation(attempt.CancellationToken, abandoned);
+                }
+                else
+                {
+                    // Nothing to link: Npgsql registers on the host's token itself (no source, one registration fewer).
+                    cancellationToken = abandoned;
+                }
             }
 
             connection = await AcquireAsync(host, attempt.Decision.Role, async, cancellationToken, fallbackRead: IsFallbackRead(attempt.Decision)).ConfigureAwait(false);
