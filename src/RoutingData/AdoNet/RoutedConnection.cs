@@ -739,10 +739,11 @@ public sealed class RoutedConnection : DbConnection
             // Rejoin: only what the session happened to read blocks it, and a replica that has its writes is close behind.
             (bound, reason) = (options.MaxRejoinWait, RoutingReason.Rejoined);
             var mustSee = session.MustSeeLsn;
-            candidate = bound > TimeSpan.Zero && mustSee < lsn && _dataSource.Monitor.Now >= session.RejoinNotBefore
+            var now = _dataSource.Monitor.Now;
+            candidate = bound > TimeSpan.Zero && mustSee < lsn && now >= session.RejoinNotBefore
                 ? onlyReplica is not null
-                    ? Router.PreferredReplica(snapshot, onlyReplica) is { } only && only.Host.KnownLsn >= mustSee && snapshot.Lags[only.Host.Index] is { } lag && lag <= bound ? only : null
-                    : _dataSource.Router.ReplicaToWaitFor(snapshot, bound, mustSee)
+                    ? Router.PreferredReplica(snapshot, onlyReplica) is { } only && only.Host.KnownLsn >= mustSee && snapshot.Lags[only.Host.Index] is { } lag && lag <= bound && now >= only.Host.RejoinNotBefore ? only : null
+                    : _dataSource.Router.ReplicaToWaitFor(snapshot, bound, mustSee, Math.Max(now, 1))
                 : null;
         }
 
@@ -762,7 +763,9 @@ public sealed class RoutedConnection : DbConnection
 
             if (reason == RoutingReason.Rejoined)
             {
-                session.RecordRejoin(caughtUp, _dataSource.Monitor.Now, _dataSource.TimeProvider.TimestampFrequency);
+                var (now, frequency) = (_dataSource.Monitor.Now, _dataSource.TimeProvider.TimestampFrequency);
+                session.RecordRejoin(caughtUp, now, frequency);
+                candidate.Host.RecordRejoin(caughtUp, now, frequency);
             }
 
             if (caughtUp)

@@ -87,19 +87,8 @@ public sealed class ConsistencySession
     internal long RejoinNotBefore => Volatile.Read(ref _rejoinNotBefore);
 
     /// <summary>Records the outcome of a wait to rejoin a replica: success clears the backoff, failure doubles it (1 s to 30 s).</summary>
-    internal void RecordRejoin(bool caughtUp, long now, long ticksPerSecond)
-    {
-        if (caughtUp)
-        {
-            Volatile.Write(ref _rejoinFailures, 0);
-            Volatile.Write(ref _rejoinNotBefore, 0);
-            return;
-        }
-
-        var failures = Math.Min(Interlocked.Increment(ref _rejoinFailures), 6);
-        var seconds = Math.Min(1L << (failures - 1), 30L);
-        Internal.InterlockedMax.Raise(ref _rejoinNotBefore, now + (seconds * ticksPerSecond));
-    }
+    internal void RecordRejoin(bool caughtUp, long now, long ticksPerSecond) =>
+        Internal.RejoinBackoff.Record(ref _rejoinFailures, ref _rejoinNotBefore, caughtUp, now, ticksPerSecond);
 
     /// <summary>The timeline of the session's position; 0 when unknown (no position yet, or a token in the older text form).</summary>
     internal int Timeline => Volatile.Read(ref _timeline);

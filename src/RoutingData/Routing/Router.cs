@@ -124,7 +124,12 @@ internal sealed class Router(ReplicatedDbOptions options)
     /// replayed <paramref name="mustHave"/>, their measured lag within <paramref name="within"/> — so that waiting reads
     /// spread over every such replica rather than all queue on the most advanced one. Null when none qualifies.
     /// </summary>
-    public HostState? ReplicaToWaitFor(ClusterSnapshot snapshot, TimeSpan within, ulong mustHave)
+    /// <param name="snapshot">The current topology.</param>
+    /// <param name="within">The most measured lag a replica may have to be waited for.</param>
+    /// <param name="mustHave">A position the replica must be known to have replayed already.</param>
+    /// <param name="rejoinAt">For a rejoin: now (a <see cref="TimeProvider"/> timestamp), to skip replicas whose rejoin
+    /// backoff runs; 0 for the Wait policy, which waits on any.</param>
+    public HostState? ReplicaToWaitFor(ClusterSnapshot snapshot, TimeSpan within, ulong mustHave, long rejoinAt = 0)
     {
         var eligible = snapshot.EligibleReplicas;
         var count = eligible.Length;
@@ -137,7 +142,7 @@ internal sealed class Router(ReplicatedDbOptions options)
         for (var i = 0; i < count; i++)
         {
             var host = eligible[(start + i) % count];
-            if (ReplicaSelector.IsCandidate(host, null, mustHave) && snapshot.Lags[host.Host.Index] is { } lag && lag <= within)
+            if (ReplicaSelector.IsCandidate(host, null, mustHave) && snapshot.Lags[host.Host.Index] is { } lag && lag <= within && (rejoinAt == 0 || rejoinAt >= host.Host.RejoinNotBefore))
             {
                 return host;
             }

@@ -10,6 +10,8 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
 {
     private int _outstanding;
     private int _fallbackLeases;
+    private int _rejoinFailures;
+    private long _rejoinNotBefore;
     private ulong _knownLsn;
     private long _readingStartedAt;
     private int _epoch;
@@ -71,6 +73,17 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
 
     /// <summary>A connection taken by <see cref="TryLeaseForFallback"/> went back to the pool.</summary>
     public void ReturnFallbackLease() => Interlocked.Decrement(ref _fallbackLeases);
+
+    /// <summary>
+    /// Until when (a <see cref="TimeProvider"/> timestamp) no session waits to rejoin this replica: a wait here did not
+    /// catch up lately. Shared by every session, so sessions carried as tokens (a fresh session object per request) do
+    /// not each wait in vain.
+    /// </summary>
+    public long RejoinNotBefore => Volatile.Read(ref _rejoinNotBefore);
+
+    /// <summary>Records the outcome of a wait to rejoin this replica (see <see cref="RejoinNotBefore"/>).</summary>
+    public void RecordRejoin(bool caughtUp, long now, long ticksPerSecond) =>
+        Internal.RejoinBackoff.Record(ref _rejoinFailures, ref _rejoinNotBefore, caughtUp, now, ticksPerSecond);
 
     /// <summary>Commands in flight on this host (for least-outstanding balancing).</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);

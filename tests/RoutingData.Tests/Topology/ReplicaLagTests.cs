@@ -152,6 +152,30 @@ public sealed class ReplicaLagTests
         Assert.True(Next(8_900, behind800).IsLagging(replica.Host));
     }
 
+    [Fact]
+    public void A_replica_where_a_rejoin_failed_is_not_waited_on_by_any_session_until_its_backoff_ends()
+    {
+        var options = new ReplicatedDbOptions();
+        var snapshot = ClusterSnapshot.Create(
+            [State(0, inRecovery: false, lsn: 1000, at: At(0)), State(1, inRecovery: true, lsn: 1000, at: At(0)), State(2, inRecovery: true, lsn: 1000, at: At(0))],
+            options);
+        var router = new RoutingData.Routing.Router(options);
+        int[] Picks(long now) => [.. Enumerable.Range(0, 4).Select(_ => router.ReplicaToWaitFor(snapshot, TimeSpan.FromSeconds(1), 0, now)!.Host.Index)];
+        Assert.Equal([1, 2], Picks(now: 5_000).Distinct().Order());
+
+        // A wait on replica 1 did not catch up at t = 5 s: for 1 s (then 2, 4, …) rejoins go to replica 2 only.
+        snapshot.Hosts[1].Host.RecordRejoin(caughtUp: false, now: 5_000, ticksPerSecond: Frequency);
+        Assert.Equal([2], Picks(now: 5_500).Distinct());
+        Assert.Equal([1, 2], Picks(now: 6_000).Distinct().Order());
+        snapshot.Hosts[1].Host.RecordRejoin(caughtUp: false, now: 6_000, ticksPerSecond: Frequency);
+        Assert.Equal([2], Picks(now: 7_900).Distinct());
+
+        // The Wait policy is no rejoin: it waits on any replica that can catch up. A rejoin that works clears the backoff.
+        Assert.Equal([1, 2], Enumerable.Range(0, 4).Select(_ => router.ReplicaToWaitFor(snapshot, TimeSpan.FromSeconds(1), 0)!.Host.Index).Distinct().Order());
+        snapshot.Hosts[1].Host.RecordRejoin(caughtUp: true, now: 7_900, ticksPerSecond: Frequency);
+        Assert.Equal([1, 2], Picks(now: 7_900).Distinct().Order());
+    }
+
     private static PrimaryPositionHistory History() => new(TimeSpan.FromMilliseconds(10), Frequency);
 
     private static long At(long milliseconds) => milliseconds;
