@@ -60,6 +60,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     private int _catalogRefreshRequested;
     private bool _standardConformingStrings = true;
     private readonly TopologySourcePoller? _sources;
+    private readonly TopologyTelemetry _telemetry;
 
     public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded, IReadOnlyList<TopologySourceRegistration>? sources = null)
     {
@@ -76,6 +77,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
         }
 
         _snapshot = ClusterSnapshot.Create(_states, options);
+        _telemetry = new TopologyTelemetry(hosts.Length, timeProvider, logger);
         _sources = sources is { Count: > 0 } ? new TopologySourcePoller(this, sources, hosts, options, timeProvider, logger) : null;
 
         // Keep samples far enough apart that the ring reaches well past the time bound (and restarts far behind show).
@@ -206,6 +208,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     public void Start()
     {
         _loop = Task.Run(LoopAsync);
+        Diagnostics.ObservedHosts.Register(this);
         _sources?.Start(_firstRound.Task, _stopping.Token);
     }
 
@@ -235,6 +238,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     {
         // Commands still waiting for the first round fail at once instead of timing out.
         _firstRound.TrySetException(new ObjectDisposedException(nameof(ReplicatedDataSource)));
+        Diagnostics.ObservedHosts.Unregister(this);
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
@@ -246,6 +250,8 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
             {
             }
         }
+
+        _telemetry.Stop();
 
         if (_sources is not null)
         {
@@ -464,6 +470,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     {
         var previous = _snapshot;
         var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, timelines, _sources?.Reports);
+        var confirmed = snapshot.Primary is not null && snapshot.Fault is null && _roundStartedAt > Volatile.Read(ref _doubtSince);
         if (snapshot.Primary is null && previous.Primary is not null)
         {
             ReportDoubt(); // The primary is gone: look for the promoted one at the failover cadence.
@@ -498,6 +505,8 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
         {
             _logger.ClusterMismatch(snapshot.Fault.Message);
         }
+
+        _telemetry.OnPublished(previous, snapshot, confirmed, _options.FailoverProbeInterval);
     }
 
     private async Task MaybeLoadCatalogAsync(bool requested, CancellationToken cancellationToken)
