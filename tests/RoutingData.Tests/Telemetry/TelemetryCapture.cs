@@ -23,11 +23,15 @@ internal sealed class TelemetryCapture : ILoggerProvider
     private readonly MeterProvider _meters;
     private int _disposed;
 
+    /// <summary>The activity source of the tests' own spans.</summary>
+    public const string TestSourceName = "RoutingData.Tests.Telemetry";
+
     public TelemetryCapture()
     {
         _tracing = Sdk.CreateTracerProviderBuilder()
             .AddRoutingDataInstrumentation()
             .AddSource("Npgsql")
+            .AddSource(TestSourceName)
             .AddInMemoryExporter(_spans)
             .Build()!;
         _meters = Sdk.CreateMeterProviderBuilder()

@@ -154,7 +154,17 @@ public sealed class TelemetryTests(RoutingClusterFixture fixture) : ClusterTestB
         await cluster.Primary.ExecuteAsync("CREATE TABLE t (id int)", _ct);
         await cluster.WaitForReplicasAsync(cancellationToken: _ct);
         using var capture = new TelemetryCapture();
-        await using var dataSource = await CreateDataSourceAsync(cluster, b => b.UseLoggerFactory(capture.LoggerFactory));
+
+        // Built inside a request's span: the monitor's failover spans must not join that trace.
+        using var testSource = new ActivitySource(TelemetryCapture.TestSourceName);
+        ReplicatedDataSource dataSource;
+        using (var request = testSource.StartActivity("request"))
+        {
+            Assert.NotNull(request);
+            dataSource = await CreateDataSourceAsync(cluster, b => b.UseLoggerFactory(capture.LoggerFactory));
+        }
+
+        await using var disposeDataSource = dataSource;
         await using (var connection = dataSource.CreateConnection())
         {
             await connection.ExecuteAsync("INSERT INTO t VALUES (1)");
@@ -171,6 +181,7 @@ public sealed class TelemetryTests(RoutingClusterFixture fixture) : ClusterTestB
         // One root span from the loss to the confirmation, its phases in order.
         var failover = Assert.Single(capture.Spans(), s => s.OperationName == "routingdata.failover");
         Assert.Null(failover.Parent);
+        Assert.Equal(default, failover.ParentSpanId);
         Assert.EndsWith($":{oldPrimary.Port}", (string)failover.GetTagItem("routingdata.failover.old_primary")!, StringComparison.Ordinal);
         Assert.EndsWith($":{promoted.Port}", (string)failover.GetTagItem("routingdata.failover.new_primary")!, StringComparison.Ordinal);
         Assert.Equal(1, failover.GetTagItem("routingdata.failover.old_timeline"));
