@@ -198,6 +198,9 @@ public sealed class ReplicatedDataSourceBuilder
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString) { Name = string.Create(CultureInfo.InvariantCulture, $"RoutingData {name}") };
         builder.UseLoggerFactory(loggerFactory);
+
+        // Before the application's callbacks, so a tracing configuration of its own wins.
+        RoutingDiagnostics.ConfigureNpgsqlTracing(builder, internalConnections: loggerFactory is Diagnostics.InternalLoggerFactory);
         foreach (var configure in _configureNpgsql)
         {
             configure(builder);

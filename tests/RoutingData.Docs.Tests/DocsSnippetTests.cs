@@ -147,7 +147,7 @@ public sealed partial class DocsSnippetTests
         return $"namespace Snippet{index}\n{{\n{usings}    internal static class Example\n    {{\n#pragma warning disable CS1998, CS0168, CS0219, CS8321\n        public static async System.Threading.Tasks.Task RunAsync({snippet.Directive})\n        {{\n{body}        }}\n    }}\n}}\n";
     }
 
-    [GeneratedRegex(@"^using [\w.]+;[ \t]*(?=\n)", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^using [\w.]+;[^\n]*(?=\n)", RegexOptions.Multiline)]
     private static partial Regex UsingLine();
 
     private static SyntaxTree Parse(string code, string path) =>
@@ -192,6 +192,8 @@ public sealed partial class DocsSnippetTests
         global using Microsoft.Extensions.DependencyInjection;
         global using Microsoft.Extensions.Hosting;
         global using Microsoft.Extensions.Logging;
+        global using OpenTelemetry.Metrics;
+        global using OpenTelemetry.Trace;
         global using Polly;
         global using RoutingData;
         global using RoutingData.AspNetCore;

@@ -279,6 +279,7 @@ public sealed class RoutedConnection : DbConnection
             throw open.RolledBack(why, "this statement");
         }
 
+        var startedAt = RoutingDiagnostics.MeasuresOperations ? _dataSource.TimeProvider.GetTimestamp() : 0;
         var attempt = CommandAttempt.Rent(ref _attempt);
         attempt.Begin(this, target, classification, commandPreference, commandPolicy, snapshot, async, cancellationToken);
         var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: false, cancellationToken);
@@ -292,7 +293,16 @@ public sealed class RoutedConnection : DbConnection
             if (outcome.Exception is not null && attempt.Route is { } failedOn)
             {
                 // Failed for good: say where it failed rather than leave the previous command's route.
-                Record(target, failedOn with { Failed = true });
+                Record(target, failedOn with { Failed = true }, attempt.Decision.Host.Endpoint, outcome.Exception);
+            }
+
+            if (startedAt != 0)
+            {
+                RoutingDiagnostics.RecordOperation(
+                    _dataSource.TimeProvider.GetElapsedTime(startedAt),
+                    attempt.Routed ? attempt.Decision.ToRouteInfo() : null,
+                    attempt.Routed ? attempt.Decision.Host.Endpoint : null,
+                    outcome.Exception);
             }
 
             outcome.ThrowIfException();
@@ -379,7 +389,7 @@ public sealed class RoutedConnection : DbConnection
         attempt.Sent = true;
         var decision = attempt.Decision;
         var route = attempt.Route!.Value;
-        using var activity = RoutingDiagnostics.StartRouteActivity(route);
+        using var activity = RoutingDiagnostics.StartRouteActivity(route, host.Endpoint);
 
         // Inside a transaction the position is captured with its COMMIT instead.
         var session = attempt.Session;
@@ -413,12 +423,13 @@ public sealed class RoutedConnection : DbConnection
                 _attemptCancellation = null;
             }
 
-            Record(target, route);
+            Record(target, route, host.Endpoint);
             return Outcome.FromResult(result);
         }
         catch (Exception e)
         {
             e = AbandonedOrSelf(e, attempt, abandoned);
+            RoutingDiagnostics.FailRouteActivity(activity, e);
             NoteHostFailure(e);
             attempt.Failure = e;
             if (capture.IsActive && capture.Role == HostRole.Primary)
@@ -539,7 +550,9 @@ public sealed class RoutedConnection : DbConnection
             if (position.PendingSince != 0 && PendingPositionHandling(classification, attempt.CommandPreference, attempt.CommandPolicy, session) is var handling && handling != PendingHandling.UsePrimary)
             {
                 // A background capture lands within the capture interval (plus a round trip) of the write.
-                await _dataSource.Clock.WaitAsync(position.PendingSince, options.MaxReadYourWritesWait, async, cancellationToken).ConfigureAwait(false);
+                var waitStartedAt = _dataSource.TimeProvider.GetTimestamp();
+                var captured = await _dataSource.Clock.WaitAsync(position.PendingSince, options.MaxReadYourWritesWait, async, cancellationToken).ConfigureAwait(false);
+                RoutingDiagnostics.RecordSessionWait("capture", captured, _dataSource.TimeProvider.GetElapsedTime(waitStartedAt));
                 snapshot = attempt.Snapshot = monitor.Snapshot;
                 position = _dataSource.ResolveSession(session, snapshot);
                 if (position.PendingSince != 0 && handling == PendingHandling.WaitOrThrow)
@@ -750,6 +763,7 @@ public sealed class RoutedConnection : DbConnection
         if (candidate is not null && !candidate.Host.IsUnreachable)
         {
             bool caughtUp;
+            var waitStartedAt = _dataSource.TimeProvider.GetTimestamp();
             try
             {
                 caughtUp = await WaitForReplayAsync(candidate.Host, lsn, bound, async, cancellationToken).ConfigureAwait(false);
@@ -760,6 +774,8 @@ public sealed class RoutedConnection : DbConnection
                 _dataSource.Monitor.ReportDoubt();
                 caughtUp = false;
             }
+
+            RoutingDiagnostics.RecordSessionWait(reason == RoutingReason.Rejoined ? "rejoin" : "replica", caughtUp, _dataSource.TimeProvider.GetElapsedTime(waitStartedAt));
 
             if (reason == RoutingReason.Rejoined)
             {
@@ -831,12 +847,12 @@ public sealed class RoutedConnection : DbConnection
         return text.Length == 0 ? "(none eligible)" : text.ToString();
     }
 
-    private void Record<TTarget>(TTarget target, in RouteInfo route)
+    private void Record<TTarget>(TTarget target, in RouteInfo route, HostEndpoint endpoint, Exception? error = null)
         where TTarget : IRoutedExecutable
     {
         LastRoute = route;
         target.OnRouted(route);
-        RoutingDiagnostics.RecordCommand(route);
+        RoutingDiagnostics.RecordCommand(route, endpoint, error);
         if (_dataSource.Logger.IsEnabled(LogLevel.Debug))
         {
             _dataSource.Logger.CommandRouted(route.Role, route.Host, route.Reason, route.Detail);

@@ -66,14 +66,23 @@ public static class RoutingDataEventId
     /// <summary>A topology source names a leader that is not one of the configured hosts (Warning).</summary>
     public const int TopologySourceLeaderUnknown = 3010;
 
-    /// <summary>A replica was taken out of reads: past the lag bound, or on another timeline than the primary's (Warning).</summary>
-    public const int ReplicaExcluded = 3011;
+    /// <summary>A host claims to be primary on a timeline older than a primary seen since: it is fenced, never written to (Warning).</summary>
+    public const int HostFenced = 3011;
 
-    /// <summary>A replica taken out of reads takes them again (Information).</summary>
-    public const int ReplicaReadmitted = 3012;
+    /// <summary>A healthy replica left the read set: past the lag bound, or on another timeline than the primary (Warning).</summary>
+    public const int ReplicaExcluded = 3012;
+
+    /// <summary>A replica excluded by the lag bound takes reads again (Information).</summary>
+    public const int ReplicaReadmitted = 3013;
 
     /// <summary>The primary is in doubt; the monitor probes at the failover cadence.</summary>
     public const int FastProbing = 4000;
+
+    /// <summary>A failover began: the primary was lost, or another host became primary (Warning).</summary>
+    public const int FailoverStarted = 4001;
+
+    /// <summary>A failover ended: a primary was confirmed by a probe round that started after the last doubt (Warning).</summary>
+    public const int FailoverCompleted = 4002;
 
     /// <summary>A request carried a consistency token that was forged, of another cluster or otherwise invalid (ASP.NET Core integration).</summary>
     public const int InvalidSessionToken = 5000;

@@ -34,7 +34,9 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         {
             try
             {
+                var startedAt = dataSource.TimeProvider.GetTimestamp();
                 attempt.Snapshot = await dataSource.Monitor.WaitForPrimaryAsync(maxWait, freshAfter, attempt.Async, context.CancellationToken).ConfigureAwait(false);
+                RoutingDiagnostics.RecordPrimaryWait(attempt.Snapshot.Primary is not null, dataSource.TimeProvider.GetElapsedTime(startedAt));
             }
             catch (Exception e)
             {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -61,6 +60,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     private int _catalogRefreshRequested;
     private bool _standardConformingStrings = true;
     private readonly TopologySourcePoller? _sources;
+    private readonly TopologyTelemetry _telemetry;
 
     public ClusterMonitor(HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger, Action<FunctionCatalog>? onCatalogLoaded, IReadOnlyList<TopologySourceRegistration>? sources = null)
     {
@@ -77,6 +77,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
         }
 
         _snapshot = ClusterSnapshot.Create(_states, options);
+        _telemetry = new TopologyTelemetry(hosts.Length, timeProvider, logger);
         _sources = sources is { Count: > 0 } ? new TopologySourcePoller(this, sources, hosts, options, timeProvider, logger) : null;
 
         // Keep samples far enough apart that the ring reaches well past the time bound (and restarts far behind show).
@@ -207,6 +208,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     public void Start()
     {
         _loop = Task.Run(LoopAsync);
+        Diagnostics.ObservedHosts.Register(this);
         _sources?.Start(_firstRound.Task, _stopping.Token);
     }
 
@@ -236,6 +238,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     {
         // Commands still waiting for the first round fail at once instead of timing out.
         _firstRound.TrySetException(new ObjectDisposedException(nameof(ReplicatedDataSource)));
+        Diagnostics.ObservedHosts.Unregister(this);
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
@@ -247,6 +250,8 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
             {
             }
         }
+
+        _telemetry.Stop();
 
         if (_sources is not null)
         {
@@ -465,6 +470,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     {
         var previous = _snapshot;
         var snapshot = ClusterSnapshot.Create((HostState[])_states.Clone(), _options, _newestPrimaryTimeline, _history, timelines, _sources?.Reports, previous);
+        var confirmed = snapshot.Primary is not null && snapshot.Fault is null && _roundStartedAt > Volatile.Read(ref _doubtSince);
         if (snapshot.Primary is null && previous.Primary is not null)
         {
             ReportDoubt(); // The primary is gone: look for the promoted one at the failover cadence.
@@ -495,32 +501,12 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
             _logger.PrimaryChanged(previous.Primary.Host.Endpoint.Name, snapshot.Primary?.Host.Endpoint.Name ?? "(none)");
         }
 
-        LogLagExclusions(previous, snapshot);
         if (snapshot.Fault is not null && previous.Fault is null)
         {
             _logger.ClusterMismatch(snapshot.Fault.Message);
         }
-    }
 
-    private void LogLagExclusions(ClusterSnapshot previous, ClusterSnapshot snapshot)
-    {
-        foreach (var host in snapshot.LaggingReplicas)
-        {
-            if (!previous.IsLagging(host.Host))
-            {
-                _logger.ReplicaExcluded(host.Host.Endpoint.Name, DescribeLag(snapshot.Lags[host.Host.Index]), snapshot.LagBytes[host.Host.Index], host.Timeline, _options.LagReadmitFraction);
-            }
-        }
-
-        foreach (var host in snapshot.EligibleReplicas)
-        {
-            if (previous.IsLagging(host.Host))
-            {
-                _logger.ReplicaReadmitted(host.Host.Endpoint.Name, DescribeLag(snapshot.Lags[host.Host.Index]), snapshot.LagBytes[host.Host.Index]);
-            }
-        }
-
-        static string DescribeLag(TimeSpan? lag) => lag is { } known ? known.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms" : "an unknown time";
+        _telemetry.OnPublished(previous, snapshot, confirmed, _options.FailoverProbeInterval);
     }
 
     private async Task MaybeLoadCatalogAsync(bool requested, CancellationToken cancellationToken)

@@ -11,6 +11,12 @@ internal sealed class HostEndpoint(string host, int port)
 
     public string Name { get; } = (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>OpenTelemetry's <c>server.address</c> of this host, built once for metrics and spans.</summary>
+    public KeyValuePair<string, object?> AddressTag { get; } = new(Diagnostics.TelemetryTags.ServerAddress, host);
+
+    /// <summary>OpenTelemetry's <c>server.port</c> of this host, boxed once.</summary>
+    public KeyValuePair<string, object?> PortTag { get; } = new(Diagnostics.TelemetryTags.ServerPort, port);
+
     public override string ToString() => Name;
 
     /// <summary>

@@ -40,9 +40,18 @@ internal static partial class Log
     [LoggerMessage(RoutingDataEventId.TopologySourceLeaderUnknown, LogLevel.Warning, "{Source} names leader {Leader}, which is not one of the configured hosts ({Hosts}): name the hosts in the connection string as {Source} does")]
     public static partial void TopologySourceLeaderUnknown(this ILogger logger, string source, string leader, string hosts);
 
-    [LoggerMessage(RoutingDataEventId.ReplicaExcluded, LogLevel.Warning, "Replica {Host} takes no reads: {Lag} behind the primary ({LagBytes} bytes, timeline {Timeline}); it comes back within {Fraction:P0} of the lag bound")]
-    public static partial void ReplicaExcluded(this ILogger logger, string host, string lag, long lagBytes, int timeline, double fraction);
+    [LoggerMessage(RoutingDataEventId.HostFenced, LogLevel.Warning, "Host {Host} claims to be primary on timeline {Timeline}, behind a primary seen on timeline {NewestTimeline}: fenced, nothing is written there")]
+    public static partial void HostFenced(this ILogger logger, string host, int timeline, int newestTimeline);
 
-    [LoggerMessage(RoutingDataEventId.ReplicaReadmitted, LogLevel.Information, "Replica {Host} takes reads again: {Lag} behind the primary ({LagBytes} bytes)")]
-    public static partial void ReplicaReadmitted(this ILogger logger, string host, string lag, long lagBytes);
+    [LoggerMessage(RoutingDataEventId.ReplicaExcluded, LogLevel.Warning, "Replica {Host} takes no reads: {LagBytes} bytes and {Lag} behind the primary, timeline {Timeline} (past the lag bound, or another timeline); back once well within the bound (LagReadmitFraction)")]
+    public static partial void ReplicaExcluded(this ILogger logger, string host, long lagBytes, TimeSpan? lag, int timeline);
+
+    [LoggerMessage(RoutingDataEventId.ReplicaReadmitted, LogLevel.Information, "Replica {Host} takes reads again ({LagBytes} bytes behind the primary)")]
+    public static partial void ReplicaReadmitted(this ILogger logger, string host, long lagBytes);
+
+    [LoggerMessage(RoutingDataEventId.FailoverStarted, LogLevel.Warning, "Failover: the primary {OldPrimary} (timeline {Timeline}) is lost; looking for the next one")]
+    public static partial void FailoverStarted(this ILogger logger, string oldPrimary, int timeline);
+
+    [LoggerMessage(RoutingDataEventId.FailoverCompleted, LogLevel.Warning, "Failover: {NewPrimary} (timeline {Timeline}) is the confirmed primary after {OldPrimary}, {Duration} after the loss ({Outcome})")]
+    public static partial void FailoverCompleted(this ILogger logger, string oldPrimary, string newPrimary, int timeline, TimeSpan duration, string outcome);
 }

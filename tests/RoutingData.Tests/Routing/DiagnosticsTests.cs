@@ -43,7 +43,7 @@ public sealed class DiagnosticsTests(RoutingClusterFixture fixture) : ClusterTes
         };
         meterListener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            var key = instrument.Name + "|" + string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"));
+            var key = instrument.Name + "|" + string.Join(",", tags.ToArray().Where(t => t.Key.StartsWith("routingdata.", StringComparison.Ordinal) || t.Key == "error.type").Select(t => $"{t.Key}={t.Value}"));
             counts.AddOrUpdate(key, value, (_, n) => n + value);
         });
         meterListener.Start();
@@ -60,17 +60,18 @@ public sealed class DiagnosticsTests(RoutingClusterFixture fixture) : ClusterTes
         var mine = activities.Where(a => a.ParentId == parent.Id && a.OperationName == "routingdata.route").ToList();
         Assert.Equal(2, mine.Count);
         var write = mine[0];
-        Assert.Equal("primary", write.GetTagItem("routingdata.role"));
-        Assert.Equal("ClassifiedWrite", write.GetTagItem("routingdata.reason"));
+        Assert.Equal("primary", write.GetTagItem("routingdata.route.role"));
+        Assert.Equal("ClassifiedWrite", write.GetTagItem("routingdata.route.reason"));
         var read = mine[1];
-        Assert.Equal("replica", read.GetTagItem("routingdata.role"));
-        Assert.Equal("ClassifiedRead", read.GetTagItem("routingdata.reason"));
-        Assert.Equal(readRoute.Host, read.GetTagItem("routingdata.host"));
-        Assert.Equal("SELECT", read.GetTagItem("routingdata.detail"));
+        Assert.Equal("replica", read.GetTagItem("routingdata.route.role"));
+        Assert.Equal("ClassifiedRead", read.GetTagItem("routingdata.route.reason"));
+        Assert.Equal(readRoute.Host, $"{read.GetTagItem("server.address")}:{read.GetTagItem("server.port")}");
+        Assert.Equal("postgresql", read.GetTagItem("db.system.name"));
+        Assert.Equal("SELECT", read.GetTagItem("routingdata.route.detail"));
 
         // Exactly this test's two commands: nothing else runs meanwhile, so a counter that missed or doubled them fails.
-        Assert.Equal(1L, counts.GetValueOrDefault("routingdata.commands|role=replica,reason=ClassifiedRead,outcome=ok"));
-        Assert.Equal(1L, counts.GetValueOrDefault("routingdata.commands|role=primary,reason=ClassifiedWrite,outcome=ok"));
+        Assert.Equal(1L, counts.GetValueOrDefault("routingdata.commands|routingdata.route.role=replica,routingdata.route.reason=ClassifiedRead"));
+        Assert.Equal(1L, counts.GetValueOrDefault("routingdata.commands|routingdata.route.role=primary,routingdata.route.reason=ClassifiedWrite"));
         Assert.Equal(2L, counts.Where(c => c.Key.StartsWith("routingdata.commands|", StringComparison.Ordinal)).Sum(c => c.Value));
     }
 }
