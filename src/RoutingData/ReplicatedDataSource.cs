@@ -541,6 +541,7 @@ public sealed class ReplicatedDataSource : DbDataSource
                 host.LastError)
             {
                 SourceReport = snapshot.DescribeSources(host.Host.Endpoint),
+                CommandsRouted = host.Host.CommandsRouted,
             };
         }
 

@@ -9,6 +9,7 @@ namespace RoutingData.Topology;
 internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSource dataSource, NpgsqlDataSource probeDataSource, int weight, NpgsqlDataSource? readOnlyDataSource = null, NpgsqlDataSource? internalDataSource = null) : IAsyncDisposable
 {
     private int _outstanding;
+    private long _commandsRouted;
     private ulong _knownLsn;
     private long _readingStartedAt;
     private int _epoch;
@@ -142,7 +143,14 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
         ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), abandoned, preferLocal: false);
     }
 
-    public void BeginCommand() => Interlocked.Increment(ref _outstanding);
+    /// <summary>Commands (each attempt of one) routed to this host since the data source was built.</summary>
+    public long CommandsRouted => Volatile.Read(ref _commandsRouted);
+
+    public void BeginCommand()
+    {
+        Interlocked.Increment(ref _outstanding);
+        Interlocked.Increment(ref _commandsRouted);
+    }
 
     public void EndCommand() => Interlocked.Decrement(ref _outstanding);
 

@@ -26,4 +26,11 @@ public sealed record HostStatus(
     /// without sources. A hint only: <see cref="Role"/> is what the probe found.
     /// </summary>
     public string? SourceReport { get; init; }
+
+    /// <summary>
+    /// Gets how many commands this data source has routed to this host since it was built: each attempt counts (a
+    /// read retried elsewhere counts on both hosts), batches count once, and RoutingData's own probes and position
+    /// captures do not count. The difference between two readings is the host's share of this process's traffic.
+    /// </summary>
+    public long CommandsRouted { get; init; }
 }
