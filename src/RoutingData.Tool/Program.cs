@@ -28,7 +28,13 @@ internal static partial class Program
             stop.Cancel();
         };
 
-        return await RunAsync(args, AnsiConsole.Console, Console.Out, Console.Error, stop.Token);
+        var console = AnsiConsole.Console;
+        if (Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 120; // Not a terminal: wide enough for the table, rather than the default 80.
+        }
+
+        return await RunAsync(args, console, Console.Out, Console.Error, stop.Token);
     }
 
     /// <summary>Runs the command in-process: the view goes to <paramref name="console"/>, JSON to <paramref name="output"/>, errors (one line each) to <paramref name="error"/>.</summary>

@@ -45,7 +45,7 @@ internal sealed class ServerTraffic : IAsyncDisposable
     }
 
     /// <summary>Gets what the traffic column counts.</summary>
-    public static string Heading => "app tx/s (server)";
+    public static string Heading => "tx/s";
 
     /// <summary>Reads each host's transaction count, less this tool's own; hosts that do not answer are left out.</summary>
     /// <param name="cancellationToken">Cancels the queries.</param>

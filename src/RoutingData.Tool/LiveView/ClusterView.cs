@@ -7,13 +7,13 @@ namespace RoutingData.Tool.LiveView;
 /// <summary>Renders a cluster snapshot as a table: role, timeline, health, replay lag as a bar, round-trip time, reads, traffic.</summary>
 internal static class ClusterView
 {
-    private const int BarWidth = 16;
+    private const int BarWidth = 10;
 
     /// <summary>Builds the table of one snapshot.</summary>
     /// <param name="title">The table's title (markup-escaped here).</param>
     /// <param name="rows">The hosts.</param>
     /// <param name="trafficHeading">What the traffic column counts, e.g. <c>commands/s</c>.</param>
-    /// <param name="caption">A line under the table (markup-escaped here); null for none.</param>
+    /// <param name="caption">A line under the table (markup-escaped here), after the last error of each host that is down; null for none.</param>
     public static Table Render(string title, IReadOnlyList<HostRow> rows, string trafficHeading, string? caption = null)
     {
         var table = new Table()
@@ -23,14 +23,19 @@ internal static class ClusterView
             .AddColumn("role")
             .AddColumn(new TableColumn("tl").RightAligned())
             .AddColumn("health")
-            .AddColumn("replay lag (bytes · time)")
+            .AddColumn("replay lag")
             .AddColumn(new TableColumn("rtt").RightAligned())
             .AddColumn("reads")
             .AddColumn(new TableColumn(Markup.Escape(trafficHeading)).RightAligned())
             .AddColumn("share");
-        if (caption is not null)
+        var notes = rows.Where(r => r.Status.Health == HostHealth.Unhealthy && r.Status.LastError is not null)
+            .Select(r => $"[red]{Markup.Escape(r.Status.Host)}[/]: [grey]{Markup.Escape(Shorten(r.Status.LastError!, 100))}[/]")
+            .Append(caption is null ? null : Markup.Escape(caption))
+            .OfType<string>()
+            .ToList();
+        if (notes.Count > 0)
         {
-            table.Caption(Markup.Escape(caption));
+            table.Caption(string.Join('\n', notes));
         }
 
         var scale = LagScale(rows);
@@ -67,7 +72,7 @@ internal static class ClusterView
     private static string Health(HostStatus s) => s.Health switch
     {
         HostHealth.Healthy => "[green]healthy[/]",
-        HostHealth.Unhealthy => "[red]down[/]" + (s.LastError is { } error ? " [grey]" + Markup.Escape(Shorten(error, 40)) + "[/]" : string.Empty),
+        HostHealth.Unhealthy => "[red]down[/]",
         _ => "[grey]not probed yet[/]",
     };
 
