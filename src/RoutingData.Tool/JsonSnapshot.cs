@@ -25,7 +25,7 @@ internal sealed record JsonHost(
     [property: JsonPropertyName("replayDelayMs")] double? ReplayDelayMs,
     [property: JsonPropertyName("roundTripMs")] double RoundTripMs,
     [property: JsonPropertyName("takesReads")] bool TakesReads,
-    [property: JsonPropertyName("trafficPerSecond")] double? TrafficPerSecond,
+    [property: JsonPropertyName("traffic")] double? Traffic,
     [property: JsonPropertyName("share")] double? Share,
     [property: JsonPropertyName("lastError")] string? LastError)
 {
@@ -42,7 +42,7 @@ internal sealed record JsonHost(
             s.ReplayDelay is { } delay ? Math.Round(delay.TotalMilliseconds, 1) : null,
             Math.Round(s.RoundTripTime.TotalMilliseconds, 2),
             s.TakesReads,
-            row.Rate is { } rate ? Math.Round(rate, 2) : null,
+            row.Traffic is { } rate ? Math.Round(rate, 2) : null,
             row.Share is { } share ? Math.Round(share, 4) : null,
             s.LastError);
     }

@@ -84,7 +84,10 @@ internal static partial class Program
             var parsed = new NpgsqlConnectionStringBuilder(options.ConnectionString);
             parsed.Remove("Password");
             redacted = parsed.ConnectionString;
-            var builder = new ReplicatedDataSourceBuilder(options.ConnectionString);
+
+            // The tool's own sessions carry its name, so its traffic measure leaves them out.
+            var own = new NpgsqlConnectionStringBuilder(options.ConnectionString) { ApplicationName = ServerTraffic.ApplicationName };
+            var builder = new ReplicatedDataSourceBuilder(own.ConnectionString);
             builder.Options.TopologyProbeInterval = options.Interval;
             builder.Options.TopologyProbeTimeout = TimeSpan.FromSeconds(2);
             builder.Options.MaxProbeBackoff = options.Interval * 4;
@@ -107,7 +110,7 @@ internal static partial class Program
         }
 
         var time = TimeProvider.System;
-        await using var traffic = new ServerTraffic(options.ConnectionString, hosts.Select(h => h.Host), options.Interval, time);
+        await using var traffic = new ServerTraffic(options.ConnectionString, hosts.Select(h => h.Host));
         var window = new TrafficWindow(TimeSpan.FromSeconds(Math.Max(5, options.Interval.TotalSeconds * 3)), time);
         window.Add(await traffic.SampleAsync(cancellationToken));
 
@@ -116,8 +119,8 @@ internal static partial class Program
             await Task.Delay(options.Interval, time, cancellationToken);
             window.Add(await traffic.SampleAsync(cancellationToken));
             await dataSource.RefreshTopologyAsync(cancellationToken);
-            var rows = HostRow.From(dataSource.GetHosts(), window.Rates());
-            var snapshot = JsonSnapshot.From(redacted, time.GetUtcNow(), "transactions per second from pg_stat_database (all databases), less this tool's own, over " + options.Interval.TotalSeconds + " s", rows);
+            var rows = HostRow.From(dataSource.GetHosts(), PerRefresh(window, options.Interval));
+            var snapshot = JsonSnapshot.From(redacted, time.GetUtcNow(), $"client sessions (other than this tool's) that ran a query in {options.Interval.TotalSeconds} s, from pg_stat_activity", rows);
             await output.WriteLineAsync(JsonSerializer.Serialize(snapshot, ToolJsonContext.Default.JsonSnapshot));
             return Ok;
         }
@@ -125,17 +128,21 @@ internal static partial class Program
         async ValueTask<IRenderable> RenderAsync(CancellationToken token)
         {
             window.Add(await traffic.SampleAsync(token));
-            var rows = HostRow.From(dataSource.GetHosts(), window.Rates());
+            var rows = HostRow.From(dataSource.GetHosts(), PerRefresh(window, options.Interval));
             return ClusterView.Render(
                 $"routingdata top · {time.GetLocalNow():HH:mm:ss}",
                 rows,
                 ServerTraffic.Heading,
-                $"{redacted}\ntraffic: transactions/s on each server (pg_stat_database, less this tool's own) · Ctrl+C to quit");
+                $"{redacted}\nbusy: client sessions that ran a query, per refresh (pg_stat_activity, not counting this tool), and their share over the last {window.Length.TotalSeconds:0} s · Ctrl+C to quit");
         }
 
         await LiveRunner.RunAsync(console, RenderAsync, options.Interval, Task.Delay(Timeout.Infinite, cancellationToken), printEvery: 5, cancellationToken);
         return Ok;
     }
+
+    /// <summary>Each host's busy sessions per refresh, averaged over the window.</summary>
+    private static Dictionary<string, double> PerRefresh(TrafficWindow window, TimeSpan interval) =>
+        window.Rates().ToDictionary(pair => pair.Key, pair => pair.Value * interval.TotalSeconds, StringComparer.Ordinal);
 
     /// <summary>Removes the password from a message, wherever it may have been echoed.</summary>
     internal static string Scrub(string message, string connectionString)

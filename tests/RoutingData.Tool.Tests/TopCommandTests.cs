@@ -36,6 +36,9 @@ public sealed class TopCommandTests(ToolClusterFixture fixture) : ClusterTestBas
         }
 
         Assert.All(hosts, h => Assert.Equal(1, h.GetProperty("timeline").GetInt32()));
+
+        // Nothing else runs queries here: the tool's own sessions (its probes, its statistics query) are not traffic.
+        Assert.All(hosts, h => Assert.Equal(0, h.GetProperty("traffic").GetDouble()));
         Assert.DoesNotContain("Password", json.RootElement.GetProperty("connection").GetString()!, StringComparison.OrdinalIgnoreCase);
         AssertNoPassword(run);
     }
@@ -81,6 +84,7 @@ public sealed class TopCommandTests(ToolClusterFixture fixture) : ClusterTestBas
     {
         var cluster = Cluster;
         var busy = cluster.Replicas[1];
+        var queries = 0L;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_ct);
         var load = Task.Run(async () =>
         {
@@ -89,6 +93,7 @@ public sealed class TopCommandTests(ToolClusterFixture fixture) : ClusterTestBas
             {
                 await using var command = new NpgsqlCommand("SELECT 1", connection);
                 await command.ExecuteScalarAsync(stop.Token);
+                Interlocked.Increment(ref queries);
             }
         }, stop.Token);
 
@@ -98,20 +103,21 @@ public sealed class TopCommandTests(ToolClusterFixture fixture) : ClusterTestBas
             string last;
             do
             {
-                var run = await RunAsync("top", cluster.ConnectionString, "--json", "--interval", "1s");
+                var before = Interlocked.Read(ref queries);
+                var run = await RunAsync("top", cluster.ConnectionString, "--json", "--interval", "2s");
                 Assert.Equal(0, run.ExitCode);
-                last = run.Output;
+                last = $"{Interlocked.Read(ref queries) - before} queries on {busy.Port} meanwhile; {run.Output}";
                 using var json = JsonDocument.Parse(run.Output);
                 var share = Host(json, busy).GetProperty("share");
-                if (share.ValueKind == JsonValueKind.Number && share.GetDouble() > 0.9)
+                if (share.ValueKind == JsonValueKind.Number && share.GetDouble() > 0.8)
                 {
-                    Assert.True(Host(json, busy).GetProperty("trafficPerSecond").GetDouble() > 50, last);
+                    Assert.True(Host(json, busy).GetProperty("traffic").GetDouble() > 0.5, last);
                     return;
                 }
             }
-            while (deadline.Elapsed < TimeSpan.FromSeconds(30));
+            while (deadline.Elapsed < TimeSpan.FromSeconds(40));
 
-            Assert.Fail($"the busy replica never had over 90% of the traffic: {last}");
+            Assert.Fail($"the busy replica never had over 80% of the traffic: {last}");
         }
         finally
         {

@@ -50,7 +50,7 @@ internal static class ClusterView
                 new Markup(Lag(s, scale)),
                 new Markup(s.Health == HostHealth.Healthy ? Invariant($"{s.RoundTripTime.TotalMilliseconds:0.0} ms") : "[grey]-[/]"),
                 new Markup(s.TakesReads ? "[green]yes[/]" : "[grey]no[/]"),
-                new Markup(row.Rate is { } rate ? Invariant($"{rate:0.0}") : "[grey]-[/]"),
+                new Markup(row.Traffic is { } rate ? Invariant($"{rate:0.0}") : "[grey]-[/]"),
                 new Markup(row.Share is { } share ? Bar(share, "blue") + Invariant($" {share * 100,3:0}%") : "[grey]-[/]"));
         }
 

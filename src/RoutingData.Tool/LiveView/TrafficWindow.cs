@@ -10,6 +10,9 @@ internal sealed class TrafficWindow(TimeSpan window, TimeProvider timeProvider)
 {
     private readonly Queue<(long At, IReadOnlyDictionary<string, double> Counters)> _samples = new();
 
+    /// <summary>Gets how far back the rates reach.</summary>
+    public TimeSpan Length => window;
+
     /// <summary>Records the counters read now.</summary>
     /// <param name="counters">Each host's cumulative count; a host that did not answer is left out.</param>
     public void Add(IReadOnlyDictionary<string, double> counters)
@@ -26,7 +29,7 @@ internal sealed class TrafficWindow(TimeSpan window, TimeProvider timeProvider)
 
     /// <summary>
     /// Each host's rate per second between the oldest and newest sample; hosts missing from either are left out. A
-    /// counter that went back (a restart reset it, or the estimate of a tool's own traffic ran ahead) counts as 0.
+    /// counter that went back counts as 0.
     /// </summary>
     public IReadOnlyDictionary<string, double> Rates()
     {
