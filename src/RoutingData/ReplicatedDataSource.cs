@@ -546,6 +546,7 @@ public sealed class ReplicatedDataSource : DbDataSource
             {
                 SourceReport = snapshot.DescribeSources(host.Host.Endpoint),
                 FallbackReadConnections = host.Host.FallbackLeases,
+                CommandsRouted = host.Host.CommandsRouted,
             };
         }
 

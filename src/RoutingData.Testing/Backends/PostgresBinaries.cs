@@ -71,10 +71,10 @@ internal static class PostgresBinaries
 
         searched.Add($"{versionedRoot}/*/bin");
 
+        // One line that starts with what to run: it is what a test run without the binaries shows, once per test.
         throw new PostgresBinariesNotFoundException(
-            "No PostgreSQL server binaries were found (searched: " + string.Join("; ", searched) + "). " +
-            "Install them, e.g. 'apt-get install -y postgresql' on Debian/Ubuntu or 'brew install postgresql@15' on macOS, " +
-            $"or set {EnvironmentVariable} to the folder that contains initdb and pg_ctl.");
+            "PostgreSQL server binaries not found: run 'sudo apt-get install -y postgresql' (Debian/Ubuntu; 'brew install postgresql@15' on macOS) " +
+            $"or set {EnvironmentVariable} to the folder with initdb and pg_ctl (searched: " + string.Join("; ", searched) + ").");
     }
 
     private static bool HasServerTools(string folder) =>

@@ -12,6 +12,7 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
     private int _fallbackLeases;
     private int _rejoinFailures;
     private long _rejoinNotBefore;
+    private long _commandsRouted;
     private ulong _knownLsn;
     private long _readingStartedAt;
     private int _epoch;
@@ -174,7 +175,14 @@ internal sealed class HostRuntime(int index, HostEndpoint endpoint, NpgsqlDataSo
         ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), abandoned, preferLocal: false);
     }
 
-    public void BeginCommand() => Interlocked.Increment(ref _outstanding);
+    /// <summary>Commands (each attempt of one) routed to this host since the data source was built.</summary>
+    public long CommandsRouted => Volatile.Read(ref _commandsRouted);
+
+    public void BeginCommand()
+    {
+        Interlocked.Increment(ref _outstanding);
+        Interlocked.Increment(ref _commandsRouted);
+    }
 
     public void EndCommand() => Interlocked.Decrement(ref _outstanding);
 

@@ -32,4 +32,11 @@ public sealed record HostStatus(
     /// could take them; at most <see cref="ReplicatedDbOptions.MaxFallbackReadConnections"/>, past which reads are shed.
     /// </summary>
     public int FallbackReadConnections { get; init; }
+
+    /// <summary>
+    /// Gets how many commands this data source has routed to this host since it was built: each attempt counts (a
+    /// read retried elsewhere counts on both hosts), batches count once, and RoutingData's own probes and position
+    /// captures do not count. The difference between two readings is the host's share of this process's traffic.
+    /// </summary>
+    public long CommandsRouted { get; init; }
 }
