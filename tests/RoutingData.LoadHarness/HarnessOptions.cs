@@ -13,7 +13,7 @@ internal sealed record HarnessOptions
           settings, systems interleaved round by round; writes SVG charts to --out and the report between the
           load-harness markers of --doc (appended when they are missing).
           --seconds is the measured time per system, workload and concurrency, split into --rounds rounds.
-          --quick: concurrency 1,4, 1 s per cell, one round, output to a temporary folder (the CI smoke run).
+          --quick: concurrency 1,4 (failover: 4 only), 1 s per cell, one round, output to a temporary folder (the CI smoke run).
         """;
 
     public static readonly string[] AllSystems = ["raw", "multihost", "pgpool", "routingdata"];
@@ -47,11 +47,14 @@ internal sealed record HarnessOptions
     /// <summary>The command line as given, for the report.</summary>
     public string CommandLine { get; init; } = string.Empty;
 
+    /// <summary>The concurrencies of the failover runs (a fresh cluster each): all of them, or in quick mode the largest.</summary>
+    public IReadOnlyList<int> FailoverConcurrency => Quick ? [Concurrency.Max()] : Concurrency;
+
     /// <summary>How long each failover run goes on before the primary is killed.</summary>
     public TimeSpan FailoverBefore => TimeSpan.FromSeconds(Quick ? 1 : Math.Max(3, Seconds));
 
     /// <summary>How long each failover run goes on once the promoted standby accepts writes (and the other follows it).</summary>
-    public TimeSpan FailoverAfter => TimeSpan.FromSeconds(Quick ? 3 : Math.Max(6, Seconds * 1.5));
+    public TimeSpan FailoverAfter => TimeSpan.FromSeconds(Quick ? 2 : Math.Max(6, Seconds * 1.5));
 
     /// <summary>How long the dead primary stays dead before a standby is promoted.</summary>
     public TimeSpan FailoverGap => TimeSpan.FromMilliseconds(Quick ? 500 : 1000);

@@ -77,10 +77,11 @@ internal static class LoadRunner
             }
         }
 
+        progress.Log("steady workloads done; cluster stopped");
         if (specs.FirstOrDefault(s => s.Id == "failover") is { } failover)
         {
-            progress.Begin(failover.Title, options.Concurrency.Count);
-            foreach (var concurrency in options.Concurrency)
+            progress.Begin(failover.Title, options.FailoverConcurrency.Count);
+            foreach (var concurrency in options.FailoverConcurrency)
             {
                 run.Results.AddRange(await RunFailoverAsync(failover, concurrency, options, progress, run, cancellationToken).ConfigureAwait(false));
                 progress.Advance();
@@ -181,7 +182,13 @@ internal static class LoadRunner
                 foreach (var system in systems.All.Skip(shift).Concat(systems.All.Take(shift)))
                 {
                     progress.Step($"{spec.Title}: {concurrency} client(s), round {round + 1}/{rounds}, {system.Name}");
+                    var cellStarted = Stopwatch.GetTimestamp();
                     await RunCellAsync(spec, system, concurrency, roundLength, cells[system], options, cancellationToken).ConfigureAwait(false);
+                    if (Stopwatch.GetElapsedTime(cellStarted) is var took && took > roundLength * 1.5 + TimeSpan.FromSeconds(0.5))
+                    {
+                        progress.Log(string.Create(CultureInfo.InvariantCulture, $"{spec.Id}, {concurrency} client(s), {system.Name}: a {roundLength.TotalSeconds:0.#} s round took {took.TotalSeconds:0.0} s"));
+                    }
+
                     progress.Advance();
                 }
             }

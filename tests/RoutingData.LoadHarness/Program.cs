@@ -60,7 +60,7 @@ internal sealed class SpectreProgress(ProgressContext context) : IHarnessProgres
     public void Begin(string workload, int steps)
     {
         _current?.StopTask();
-        Log(string.Create(CultureInfo.InvariantCulture, $"{_clock.Elapsed.TotalSeconds,6:0.0} s: {workload}"));
+        Log(workload);
         _title = workload;
         _current = context.AddTask(Markup.Escape(workload), maxValue: Math.Max(1, steps));
     }
@@ -82,5 +82,5 @@ internal sealed class SpectreProgress(ProgressContext context) : IHarnessProgres
         }
     }
 
-    public void Log(string line) => AnsiConsole.MarkupLine("[grey]" + Markup.Escape(line) + "[/]");
+    public void Log(string line) => AnsiConsole.MarkupLine("[grey]" + Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{_clock.Elapsed.TotalSeconds,6:0.0} s: {line}")) + "[/]");
 }

@@ -5,7 +5,7 @@ using System.Text;
 namespace RoutingData.LoadHarness;
 
 /// <summary>One panel of a chart: a value per (concurrency, system); null where there is none.</summary>
-internal sealed record ChartPanel(string Title, Func<CellResult, double?> Value, string Format, string? Missing = "n/a", double? Reference = null);
+internal sealed record ChartPanel(string Title, Func<CellResult, double?> Value, string Format, string? Missing = "n/a", double? Reference = null, double? Max = null);
 
 /// <summary>
 /// Grouped bar charts as plain SVG, drawn by the harness itself: one panel per metric, one group of bars per
@@ -61,7 +61,7 @@ internal static class SvgChart
         var plotWidth = PanelWidth - Left;
         var values = results.Select(panel.Value).Where(v => v is { } d && double.IsFinite(d)).Select(v => v!.Value).ToList();
         var max = Math.Max(values.Count == 0 ? 1 : values.Max(), panel.Reference ?? 0);
-        max = NiceCeiling(max <= 0 ? 1 : max * 1.3);
+        max = panel.Max ?? NiceCeiling(max <= 0 ? 1 : max * 1.3);
 
         svg.AppendLine(Invariant($"<text x=\"{originX + PanelWidth / 2}\" y=\"{Top + 12}\" font-size=\"13\" text-anchor=\"middle\">{Escape(panel.Title)}</text>"));
 
@@ -118,7 +118,7 @@ internal static class SvgChart
     private static double NiceCeiling(double value)
     {
         var magnitude = Math.Pow(10, Math.Floor(Math.Log10(value)));
-        foreach (var step in new[] { 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10 })
+        foreach (var step in new[] { 1, 1.2, 2, 4, 6, 8, 10 })
         {
             if (step * magnitude >= value)
             {
