@@ -29,6 +29,12 @@ internal sealed record CellResult(
 
     /// <summary>Gets the first error an operation raised, if any.</summary>
     public string? FirstError { get; init; }
+
+    /// <summary>
+    /// Gets the harness process's CPU time per operation while this system ran alone (client side: the driver, the
+    /// routing, the workload loop; null where systems ran at the same time).
+    /// </summary>
+    public double? ClientCpuUsPerOp { get; init; }
 }
 
 /// <summary>Sums one system's rounds of one cell.</summary>
@@ -45,6 +51,7 @@ internal sealed class CellAccumulator(string workload, int concurrency, string s
     private int _settledOnReplicas;
     private bool _hasSettled;
     private double _seconds;
+    private TimeSpan? _cpu;
     private string? _firstError;
 
     public string System { get; } = system;
@@ -61,6 +68,8 @@ internal sealed class CellAccumulator(string workload, int concurrency, string s
         _firstError ??= report.FirstError;
         _latenciesMs.AddRange(history.Select(e => (e.Ended - e.Started) * 1000.0 / Stopwatch.Frequency));
     }
+
+    public void AddCpu(TimeSpan cpu) => _cpu = (_cpu ?? TimeSpan.Zero) + cpu;
 
     public void AddSettled(int settled, int onReplicas)
     {
@@ -89,6 +98,7 @@ internal sealed class CellAccumulator(string workload, int concurrency, string s
             SettledReplicaShare = _hasSettled ? (_settled == 0 ? 0 : (double)_settledOnReplicas / _settled) : null,
             FirstWriteAfterPromotionMs = firstWriteAfterPromotionMs,
             FirstError = _firstError,
+            ClientCpuUsPerOp = _cpu is { } cpu && _operations > 0 ? cpu.TotalMicroseconds / _operations : null,
         };
     }
 

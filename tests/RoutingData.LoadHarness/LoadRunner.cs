@@ -126,9 +126,12 @@ internal static class LoadRunner
         try
         {
             using var process = Process.Start(new ProcessStartInfo(PgpoolServer.FindBinary()!, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
-            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            // pgpool prints its version to standard error.
+            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var error = process.StandardError.ReadToEndAsync(cancellationToken);
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            return output.Trim();
+            var version = ((await output.ConfigureAwait(false)) + (await error.ConfigureAwait(false))).Trim();
+            return version.Length == 0 ? "pgpool-II (version unknown)" : version;
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -183,7 +186,9 @@ internal static class LoadRunner
                 {
                     progress.Step($"{spec.Title}: {concurrency} client(s), round {round + 1}/{rounds}, {system.Name}");
                     var cellStarted = Stopwatch.GetTimestamp();
+                    var cpuBefore = Environment.CpuUsage.TotalTime;
                     await RunCellAsync(spec, system, concurrency, roundLength, cells[system], options, cancellationToken).ConfigureAwait(false);
+                    cells[system].AddCpu(Environment.CpuUsage.TotalTime - cpuBefore);
                     if (Stopwatch.GetElapsedTime(cellStarted) is var took && took > roundLength * 1.5 + TimeSpan.FromSeconds(0.5))
                     {
                         progress.Log(string.Create(CultureInfo.InvariantCulture, $"{spec.Id}, {concurrency} client(s), {system.Name}: a {roundLength.TotalSeconds:0.#} s round took {took.TotalSeconds:0.0} s"));

@@ -33,7 +33,7 @@ internal static class ReportWriter
         md.AppendLine("- **Npgsql multi-host**: `BuildMultiHost()` over all three hosts with `Load Balance Hosts`; reads open with `PreferStandby`, writes with `Primary`.");
         md.AppendLine("- **pgpool-II**: streaming-replication mode with `load_balance_mode = on` on loopback in front of the three hosts (`num_init_children` = Max Pool Size), reached through one `NpgsqlDataSource`; in the failover runs it health-checks every second and follows the promotion (`ALLOW_TO_FAILOVER`, no `failover_command`).");
         md.AppendLine("- **RoutingData**: `ReplicatedDataSource` over the three hosts with default options (read-your-writes and monotonic reads on, background LSN capture, `FallbackToPrimary`); one consistency session per client.");
-        md.AppendLine(Invariant($"- Each cell (workload × clients × system) measured {options.Seconds:0.##} s in {options.Rounds} round(s) (write-once: one round); within a round the systems run one after the other in an order that rotates every round. p50/p99 are per operation (a write-then-read pair is two). \"RYW\": reads that returned an older version than the session had written; \"monotonic\": older than it had already read."));
+        md.AppendLine(Invariant($"- Each cell (workload × clients × system) measured {options.Seconds:0.##} s in {options.Rounds} round(s) (write-once: one round); within a round the systems run one after the other in an order that rotates every round. p50/p99 are per operation (a write-then-read pair is two). \"Client CPU\" is the harness process's CPU time (user + system) per operation while that system ran: the driver, the routing and the workload loop, not the servers. \"RYW\": reads that returned an older version than the session had written; \"monotonic\": older than it had already read."));
         foreach (var note in run.Notes)
         {
             md.AppendLine("- " + note);
@@ -101,8 +101,8 @@ internal static class ReportWriter
         md.AppendLine("| clients | system | ops/s | vs raw | p50 ms | p99 ms | reads on replicas |"
             + (writeOnce ? " settled reads on replicas |" : string.Empty)
             + " RYW violations | monotonic violations | failed ops |"
-            + (failover ? " first write after promotion |" : string.Empty));
-        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|" + (writeOnce ? "---:|" : string.Empty) + "---:|---:|---:|" + (failover ? "---:|" : string.Empty));
+            + (failover ? " first write after promotion |" : " client CPU µs/op |"));
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|" + (writeOnce ? "---:|" : string.Empty) + "---:|---:|---:|---:|");
         foreach (var r in results.OrderBy(r => r.Concurrency).ThenBy(r => Array.IndexOf(Order, r.System)))
         {
             var ratio = Ratio(r, run) is { } x ? Invariant($"{x:0.00}") : "–";
@@ -116,6 +116,10 @@ internal static class ReportWriter
             if (failover)
             {
                 md.Append(r.FirstWriteAfterPromotionMs is { } ms ? Invariant($" {ms:0} ms |") : " none |");
+            }
+            else
+            {
+                md.Append(r.ClientCpuUsPerOp is { } cpu ? Invariant($" {cpu:0} |") : " – |");
             }
 
             md.AppendLine();
