@@ -22,8 +22,6 @@ internal static class ReportWriter
 
         var md = new StringBuilder();
         md.AppendLine(BeginMarker);
-        md.AppendLine("## Load harness {#load-harness}");
-        md.AppendLine();
         md.AppendLine(Invariant($"`dotnet run -c Release --project tests/RoutingData.LoadHarness -- {run.Options.CommandLine}`"));
         md.AppendLine();
         md.AppendLine(Invariant($"Run {run.Started:yyyy-MM-dd HH:mm} UTC on {MachineInfo.Describe()}; PostgreSQL {run.PostgresVersion ?? "?"} (1 primary + 2 streaming replicas on loopback, fsync off){(run.PgpoolVersion is { } pgpool ? "; " + pgpool : string.Empty)}. Load average (1, 5, 15 min) before: {run.LoadBefore}; after: {loadAfter}."));
