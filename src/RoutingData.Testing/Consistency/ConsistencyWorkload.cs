@@ -35,6 +35,13 @@ public sealed class ConsistencyWorkload
     /// <value>The default value is zero.</value>
     public TimeSpan ThinkTime { get; set; }
 
+    /// <summary>
+    /// Gets or sets a pause after a failed operation, so that a session whose system is down (a failover) retries at
+    /// a bounded rate instead of spinning.
+    /// </summary>
+    /// <value>The default value is zero.</value>
+    public TimeSpan ErrorPause { get; set; }
+
     /// <summary>The SQL that creates and fills the table the workload uses.</summary>
     /// <param name="keys">The number of keys.</param>
     /// <returns>The SQL.</returns>
@@ -45,14 +52,36 @@ public sealed class ConsistencyWorkload
     /// <param name="system">The system under test.</param>
     /// <param name="cancellationToken">Stops early.</param>
     /// <returns>The report.</returns>
-    public async Task<ConsistencyReport> RunAsync(IConsistencySystem system, CancellationToken cancellationToken = default)
+    public async Task<ConsistencyReport> RunAsync(IConsistencySystem system, CancellationToken cancellationToken = default) =>
+        (await RecordAsync(system, cancellationToken).ConfigureAwait(false)).Check();
+
+    /// <summary>
+    /// Runs the workload against <paramref name="system"/> and returns what happened, unjudged: the history with each
+    /// operation's timestamps (for latencies, or what happened around a fault) and the failed operations.
+    /// </summary>
+    /// <param name="system">The system under test.</param>
+    /// <param name="cancellationToken">Stops early.</param>
+    /// <returns>The recording; <see cref="ConsistencyRecording.Check"/> judges it.</returns>
+    public Task<ConsistencyRecording> RecordAsync(IConsistencySystem system, CancellationToken cancellationToken = default) =>
+        RecordAsync(system, CancellationToken.None, cancellationToken);
+
+    /// <summary>
+    /// Runs the workload against <paramref name="system"/> until <see cref="Duration"/> has passed or
+    /// <paramref name="stopToken"/> is cancelled, whichever comes first, and returns what happened, unjudged.
+    /// </summary>
+    /// <param name="system">The system under test.</param>
+    /// <param name="stopToken">Ends the run between operations, as the end of <see cref="Duration"/> does: operations in flight complete.</param>
+    /// <param name="cancellationToken">Stops early, cancelling operations in flight.</param>
+    /// <returns>The recording; <see cref="ConsistencyRecording.Check"/> judges it.</returns>
+    public async Task<ConsistencyRecording> RecordAsync(IConsistencySystem system, CancellationToken stopToken, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(system);
         var histories = new List<HistoryEvent>[Sessions];
         var errors = 0;
         string? firstError = null;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopToken);
         stop.CancelAfter(Duration);
+        var startedAt = Stopwatch.GetTimestamp();
         var stopwatch = Stopwatch.StartNew();
         var sessions = new Task[Sessions];
         for (var s = 0; s < Sessions; s++)
@@ -64,6 +93,10 @@ public sealed class ConsistencyWorkload
                 var client = system.CreateClient(session);
                 var random = new Random(session * 7919);
                 var history = histories[session];
+
+                // The end of the run stops sessions between operations: an operation in flight completes (cancelling
+                // it would break its pooled connection — or, through a proxy, wait for the cancel request — and
+                // charge that to whatever runs next).
                 while (!stop.IsCancellationRequested)
                 {
                     var key = random.Next(Keys);
@@ -71,15 +104,15 @@ public sealed class ConsistencyWorkload
                     {
                         if (random.NextDouble() < WriteRatio)
                         {
-                            history.Add(await TimeAsync(session, true, key, () => client.WriteAsync(key, stop.Token)).ConfigureAwait(false));
+                            history.Add(await TimeAsync(session, true, key, () => client.WriteAsync(key, cancellationToken)).ConfigureAwait(false));
                             if (WriteThenRead)
                             {
-                                history.Add(await TimeAsync(session, false, key, () => client.ReadAsync(key, stop.Token)).ConfigureAwait(false));
+                                history.Add(await TimeAsync(session, false, key, () => client.ReadAsync(key, cancellationToken)).ConfigureAwait(false));
                             }
                         }
                         else
                         {
-                            history.Add(await TimeAsync(session, false, key, () => client.ReadAsync(key, stop.Token)).ConfigureAwait(false));
+                            history.Add(await TimeAsync(session, false, key, () => client.ReadAsync(key, cancellationToken)).ConfigureAwait(false));
                         }
 
                         if (ThinkTime > TimeSpan.Zero)
@@ -87,16 +120,29 @@ public sealed class ConsistencyWorkload
                             await Task.Delay(ThinkTime, stop.Token).ConfigureAwait(false);
                         }
                     }
-                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+#pragma warning disable CA1031 // A failed operation is counted, not fatal: the history stays valid.
+                    catch (Exception) when (stop.IsCancellationRequested)
                     {
+                        // Cancelled, or failed while the run was ending (e.g. a connection attempt to a dead host
+                        // that the stop interrupted): not an operation of the run.
                         return;
                     }
-#pragma warning disable CA1031 // A failed operation is counted, not fatal: the history stays valid.
-                    catch (Exception e) when (!stop.IsCancellationRequested)
+                    catch (Exception e)
 #pragma warning restore CA1031
                     {
                         Interlocked.Increment(ref errors);
                         Interlocked.CompareExchange(ref firstError, e.ToString(), null);
+                        if (ErrorPause > TimeSpan.Zero)
+                        {
+                            try
+                            {
+                                await Task.Delay(ErrorPause, stop.Token).ConfigureAwait(false);
+                            }
+                            catch (OperationCanceledException)
+                            {
+                                return;
+                            }
+                        }
                     }
                 }
             }, CancellationToken.None);
@@ -110,7 +156,7 @@ public sealed class ConsistencyWorkload
             all.AddRange(history);
         }
 
-        return ConsistencyChecker.Check(system.Name, all, errors, elapsed) with { FirstError = firstError };
+        return new ConsistencyRecording(system.Name, all, errors, firstError, startedAt, elapsed);
     }
 
     private static async Task<HistoryEvent> TimeAsync(int session, bool isWrite, int key, Func<Task<OperationResult>> operation)

@@ -7,11 +7,12 @@ public static class NpgsqlSystems
 {
     /// <summary>Everything on the primary: consistent by construction, no read scale-out (the overhead baseline).</summary>
     /// <param name="cluster">The cluster.</param>
+    /// <param name="configure">Changes the connection settings (pool sizes, reset on close, …), e.g. to match another system's.</param>
     /// <returns>The system.</returns>
-    public static IConsistencySystem PrimaryOnly(PostgresCluster cluster)
+    public static IConsistencySystem PrimaryOnly(PostgresCluster cluster, Action<NpgsqlConnectionStringBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        var dataSource = NpgsqlDataSource.Create(cluster.Primary.ConnectionString);
+        var dataSource = NpgsqlDataSource.Create(Configure(cluster.Primary.ConnectionString, configure));
         return new DataSourceSystem("raw Npgsql (primary only)", cluster, dataSource, static (ds, _) => ds.OpenConnectionAsync(), static (ds, _) => ds.OpenConnectionAsync());
     }
 
@@ -20,11 +21,12 @@ public static class NpgsqlSystems
     /// <c>TargetSessionAttributes.Primary</c>, reads with <c>PreferStandby</c> and <c>Load Balance Hosts</c>.
     /// </summary>
     /// <param name="cluster">The cluster.</param>
+    /// <param name="configure">Changes the connection settings (pool sizes, reset on close, …), e.g. to match another system's.</param>
     /// <returns>The system.</returns>
-    public static IConsistencySystem MultiHost(PostgresCluster cluster)
+    public static IConsistencySystem MultiHost(PostgresCluster cluster, Action<NpgsqlConnectionStringBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        var builder = new NpgsqlDataSourceBuilder(cluster.ConnectionString);
+        var builder = new NpgsqlDataSourceBuilder(Configure(cluster.ConnectionString, configure));
         builder.ConnectionStringBuilder.LoadBalanceHosts = true;
         var dataSource = builder.BuildMultiHost();
         return new DataSourceSystem(
@@ -39,11 +41,24 @@ public static class NpgsqlSystems
     /// <param name="name">The name for reports.</param>
     /// <param name="cluster">The cluster behind the endpoint.</param>
     /// <param name="connectionString">The endpoint's connection string.</param>
+    /// <param name="configure">Changes the connection settings (pool sizes, reset on close, …), e.g. to match another system's.</param>
     /// <returns>The system.</returns>
-    public static IConsistencySystem SingleEndpoint(string name, PostgresCluster cluster, string connectionString)
+    public static IConsistencySystem SingleEndpoint(string name, PostgresCluster cluster, string connectionString, Action<NpgsqlConnectionStringBuilder>? configure = null)
     {
-        var dataSource = NpgsqlDataSource.Create(connectionString);
+        var dataSource = NpgsqlDataSource.Create(Configure(connectionString, configure));
         return new DataSourceSystem(name, cluster, dataSource, static (ds, _) => ds.OpenConnectionAsync(), static (ds, _) => ds.OpenConnectionAsync());
+    }
+
+    private static string Configure(string connectionString, Action<NpgsqlConnectionStringBuilder>? configure)
+    {
+        if (configure is null)
+        {
+            return connectionString;
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        configure(builder);
+        return builder.ConnectionString;
     }
 
     private sealed class DataSourceSystem(

@@ -73,7 +73,7 @@ public sealed class WriteOnceWorkload
                 {
                     try
                     {
-                        await client.WriteAsync(Users + random.Next(WriterKeys), stopWriters.Token).ConfigureAwait(false);
+                        await client.WriteAsync(Users + random.Next(WriterKeys), cancellationToken).ConfigureAwait(false);
                         await Task.Delay(WriterInterval, stopWriters.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (stopWriters.IsCancellationRequested)
@@ -148,7 +148,7 @@ public sealed class WriteOnceWorkload
         await Task.WhenAll(writers).ConfigureAwait(false);
         var all = histories.SelectMany(h => h).ToList();
         var report = ConsistencyChecker.Check(system.Name, all, errors, elapsed) with { FirstError = firstError };
-        return new WriteOnceReport(report, settledReads.Sum(), settledOnReplicas.Sum());
+        return new WriteOnceReport(report, settledReads.Sum(), settledOnReplicas.Sum()) { History = all };
     }
 
     private static async Task<HistoryEvent> TimeAsync(int session, bool isWrite, Func<Task<OperationResult>> operation)
@@ -165,6 +165,9 @@ public sealed class WriteOnceWorkload
 /// <param name="SettledReplicaReads">Of those, the reads a replica answered.</param>
 public sealed record WriteOnceReport(ConsistencyReport Consistency, int SettledReads, int SettledReplicaReads)
 {
+    /// <summary>Gets the users' operations with their timestamps (for latencies).</summary>
+    public IReadOnlyList<HistoryEvent> History { get; init; } = [];
+
     /// <summary>Gets the share of settled reads answered by replicas (0–1).</summary>
     public double SettledReplicaShare => SettledReads == 0 ? 0 : (double)SettledReplicaReads / SettledReads;
 }

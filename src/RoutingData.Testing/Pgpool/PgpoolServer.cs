@@ -42,9 +42,19 @@ public sealed class PgpoolServer : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running proxy.</returns>
     /// <exception cref="ClusterHarnessException">pgpool is not installed or did not start, or the cluster uses passwords or TLS; the message says which.</exception>
-    public static async Task<PgpoolServer> StartAsync(PostgresCluster cluster, CancellationToken cancellationToken = default)
+    public static Task<PgpoolServer> StartAsync(PostgresCluster cluster, CancellationToken cancellationToken = default) => StartAsync(cluster, null, cancellationToken);
+
+    /// <summary>Starts pgpool-II in front of every node of <paramref name="cluster"/> (the current primary first).</summary>
+    /// <param name="cluster">The cluster.</param>
+    /// <param name="options">How to configure it; null for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running proxy.</returns>
+    /// <exception cref="ClusterHarnessException">pgpool is not installed or did not start, or the cluster uses passwords or TLS; the message says which.</exception>
+    public static async Task<PgpoolServer> StartAsync(PostgresCluster cluster, PgpoolOptions? options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cluster);
+        options ??= new PgpoolOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxClients, 1, nameof(options));
         if (cluster.Authentication != ClusterAuthentication.Trust || cluster.UsesTls)
         {
             throw new ClusterHarnessException("PgpoolServer supports clusters with trust authentication and without TLS only (it would need pool_passwd and TLS to the backends).");
@@ -71,10 +81,14 @@ public sealed class PgpoolServer : IAsyncDisposable
             .AppendLine("load_balance_mode = on")
             .AppendLine("sr_check_period = 0")
             .AppendLine("sr_check_user = 'postgres'")
-            .AppendLine("health_check_period = 0")
-            .AppendLine("failover_on_backend_error = off")
+            .AppendLine(options.FollowFailover ? "health_check_period = 1" : "health_check_period = 0")
+            .AppendLine("health_check_user = 'postgres'")
+            .AppendLine("health_check_max_retries = 0")
+            .AppendLine("health_check_timeout = 2")
+            .AppendLine(options.FollowFailover ? "failover_on_backend_error = on" : "failover_on_backend_error = off")
+            .AppendLine("search_primary_node_timeout = 0")
             .AppendLine("enable_pool_hba = off")
-            .AppendLine("num_init_children = 64")
+            .AppendLine(CultureInfo.InvariantCulture, $"num_init_children = {options.MaxClients}")
             .AppendLine("max_pool = 2")
             .AppendLine("child_life_time = 0");
         for (var i = 0; i < nodes.Count; i++)
@@ -82,7 +96,7 @@ public sealed class PgpoolServer : IAsyncDisposable
             config.AppendLine(CultureInfo.InvariantCulture, $"backend_hostname{i} = '{nodes[i].Address}'")
                 .AppendLine(CultureInfo.InvariantCulture, $"backend_port{i} = {nodes[i].Port}")
                 .AppendLine(CultureInfo.InvariantCulture, $"backend_weight{i} = 1")
-                .AppendLine(CultureInfo.InvariantCulture, $"backend_flag{i} = '{(i == 0 ? "ALWAYS_PRIMARY" : "ALLOW_TO_FAILOVER")}'");
+                .AppendLine(CultureInfo.InvariantCulture, $"backend_flag{i} = '{(i == 0 && !options.FollowFailover ? "ALWAYS_PRIMARY" : "ALLOW_TO_FAILOVER")}'");
         }
 
         var configFile = Path.Combine(folder, "pgpool.conf");
