@@ -33,7 +33,7 @@ internal static class ReplicasOutScenario
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"cluster: 1 primary + 2 replicas 3 s behind (MaxReplicaLag 1 s: every replica out); primary pool {PoolSize}; {readers} readers (a {readMs} ms read each, open/execute/close), {writers} writers; {seconds} s per row"));
-        Console.WriteLine("| fallback reads may hold | writes/s | write p50 ms | write p99 ms | reads served/s | reads shed/s | most primary connections held by fallback reads |");
+        Console.WriteLine("| fallback reads may hold | writes/s | write p50 ms | write p99 ms | reads served/s | reads shed/s | most fallback reads holding or queueing for a primary connection |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var limit in new int?[] { int.MaxValue, null, int.MaxValue, null })
         {
