@@ -6,7 +6,7 @@ namespace RoutingData;
 /// <param name="Role">The host's role, or null if it has not answered yet.</param>
 /// <param name="Timeline">The host's timeline.</param>
 /// <param name="LagBytes">WAL bytes a replica is behind the primary (0 for the primary).</param>
-/// <param name="ReplayDelay">How far behind the primary a replica is in time: the time since the primary passed the position the replica has replayed. When the replica is behind every primary position this data source has sampled (it started recently, or the replica restarted far behind), the time those samples cover: a lower bound, and the replica takes no reads under a time bound. Null when no sample exists yet.</param>
+/// <param name="ReplayDelay">How far behind the primary a replica is in time: the time since the primary passed the position the replica has replayed. When the replica is behind every primary position this data source has sampled (it started recently, or the replica restarted far behind), the time those samples cover: a lower bound, and the replica takes no reads under a time bound. Null when it cannot be told at all.</param>
 /// <param name="RoundTripTime">The smoothed round-trip time of the probe query.</param>
 /// <param name="TakesReads">Whether reads may be routed to this host now (a healthy replica within the lag bound).</param>
 /// <param name="LastError">Why the last probe failed, if it did.</param>
