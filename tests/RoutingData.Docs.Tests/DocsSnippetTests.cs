@@ -78,8 +78,11 @@ public sealed partial class DocsSnippetTests
         var root = RepositoryRoot;
         var files = new List<string> { Path.Combine(root, "README.md") };
         files.AddRange(Directory.GetFiles(Path.Combine(root, "docs"), "*.md"));
-        files.AddRange(Directory.GetFiles(Path.Combine(root, "src"), "README.md", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)));
-        files.AddRange(Directory.GetFiles(Path.Combine(root, "samples"), "README.md", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)));
+        var bin = $"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}";
+        foreach (var folder in new[] { "src", "samples" })
+        {
+            files.AddRange(Directory.GetFiles(Path.Combine(root, folder), "README.md", SearchOption.AllDirectories).Where(f => !f.Contains(bin, StringComparison.Ordinal)));
+        }
         var snippets = new List<Snippet>();
         foreach (var file in files.Order(StringComparer.Ordinal))
         {
