@@ -31,10 +31,11 @@ public sealed class ReplicatedDataSource : DbDataSource
     private int _leasedConnections;
     private long _replicaWaits;
 
-    internal ReplicatedDataSource(ReplicatedDbOptions options, NpgsqlConnectionStringBuilder template, HostRuntime[] hosts, ILoggerFactory loggerFactory, TimeProvider timeProvider, Polly.ResiliencePipeline pipeline, IReadOnlyList<Topology.Sources.TopologySourceRegistration>? topologySources = null)
+    internal ReplicatedDataSource(ReplicatedDbOptions options, NpgsqlConnectionStringBuilder template, HostRuntime[] hosts, ILoggerFactory loggerFactory, TimeProvider timeProvider, Polly.ResiliencePipeline pipeline, IReadOnlyList<Topology.Sources.TopologySourceRegistration>? topologySources = null, RerouteStrategyOptions? fastPathReroute = null)
     {
         Options = options;
         Pipeline = pipeline;
+        FastPathReroute = fastPathReroute;
         TimeProvider = timeProvider;
         _hosts = hosts;
         _redactedConnectionString = Internal.ConnectionStrings.Redact(template);
@@ -75,6 +76,12 @@ public sealed class ReplicatedDataSource : DbDataSource
 
     /// <summary>The resilience pipeline every routed command runs through (by default: primary wait, then reroute).</summary>
     internal Polly.ResiliencePipeline Pipeline { get; }
+
+    /// <summary>
+    /// The reroute options of the default pipeline, null when the application configured its own. With the defaults a
+    /// command's first attempt runs outside the pipeline, which it enters only to wait for a primary or to reroute.
+    /// </summary>
+    internal RerouteStrategyOptions? FastPathReroute { get; }
     /// <summary>Brings sessions whose token is on an older (or newer) timeline than the newest primary's onto it; reports lost writes.</summary>
     internal Consistency.TimelineReconciler Timelines { get; }
 

@@ -19,7 +19,7 @@ public sealed class ReplicatedDataSourceBuilder
     private readonly List<ITopologySource> _topologySources = [];
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private TimeProvider _timeProvider = TimeProvider.System;
-    private Action<ResiliencePipelineBuilder> _configureResilience = static builder => builder.AddRoutingDataDefaults();
+    private Action<ResiliencePipelineBuilder>? _configureResilience; // Null: the defaults.
 
     /// <summary>Starts from a multi-host connection string (<c>Host=a:5432,b:5432;…</c>) and default options.</summary>
     /// <param name="connectionString">The connection string naming every host.</param>
@@ -184,8 +184,18 @@ public sealed class ReplicatedDataSourceBuilder
         }
 
         var pipeline = new ResiliencePipelineBuilder { Name = "RoutingData", TimeProvider = _timeProvider };
-        _configureResilience(pipeline);
-        return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, pipeline.Build(), sources);
+        RerouteStrategyOptions? defaultReroute = null;
+        if (_configureResilience is null)
+        {
+            defaultReroute = new RerouteStrategyOptions();
+            pipeline.AddPrimaryWait(new PrimaryWaitStrategyOptions()).AddReroute(defaultReroute);
+        }
+        else
+        {
+            _configureResilience(pipeline);
+        }
+
+        return new ReplicatedDataSource(options, template!, hosts, _loggerFactory, _timeProvider, pipeline.Build(), sources, defaultReroute);
     }
 
     /// <summary>The weight under <c>host:port</c>, else under the host alone, else 1.</summary>

@@ -5,63 +5,135 @@ using RoutingData.Testing;
 namespace RoutingData.Benchmarks;
 
 /// <summary>
-/// Open, <c>SELECT 1</c>, close in a loop, raw Npgsql and routed alternating, for a CPU profile and bytes per operation:
-/// <c>dotnet-trace collect --profile dotnet-sampled-thread-time -- dotnet tests/RoutingData.Benchmarks/bin/Release/net10.0/RoutingData.Benchmarks.dll open-close 20</c>.
+/// Raw Npgsql and routed commands on the same replica, alternating in rounds of 2,000 operations so that both see the same
+/// machine: open, <c>SELECT 1</c>, close (sessions off and on), and <c>SELECT 1</c> on an open connection (async and sync).
+/// Prints µs and bytes per operation and the routed/raw ratio. Also a CPU profile target:
+/// <c>dotnet-trace collect --profile dotnet-sampled-thread-time -- dotnet tests/RoutingData.Benchmarks/bin/Release/net10.0/RoutingData.Benchmarks.dll open-close 20 "sessions on: open"</c> (the last argument keeps only the variants whose name contains it).
 /// </summary>
 internal static class OpenCloseProfile
 {
-    public static async Task RunAsync(int seconds)
+    private const int Round = 500;
+
+    public static async Task RunAsync(int seconds, string? only = null)
     {
         await using var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Replicas = 1 });
         var builder = new ReplicatedDataSourceBuilder(cluster.ConnectionString);
         builder.Options.ReadYourWrites = false;
         await using var routed = builder.Build();
         await routed.WaitForTopologyAsync();
+        await using var sessions = new ReplicatedDataSourceBuilder(cluster.ConnectionString).Build();
+        await sessions.WaitForTopologyAsync();
         await using var raw = NpgsqlDataSource.Create(cluster.Replicas[0].ConnectionString);
 
-        async Task Raw()
-        {
-            await using var connection = await raw.OpenConnectionAsync();
-            await using var command = new NpgsqlCommand("SELECT 1", connection);
-            await command.ExecuteScalarAsync();
-        }
+        await using var rawOpen = await raw.OpenConnectionAsync();
+        await using var rawCommand = new NpgsqlCommand("SELECT 1", rawOpen);
+        await using var routedOpen = await sessions.OpenConnectionAsync();
+        await using var routedCommand = routedOpen.CreateCommand();
+        routedCommand.CommandText = "SELECT 1";
 
-        async Task Routed()
+        async Task OpenClose(System.Data.Common.DbDataSource source)
         {
-            await using var connection = await routed.OpenConnectionAsync();
+            await using var connection = await source.OpenConnectionAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
             await command.ExecuteScalarAsync();
         }
 
-        Func<Task>[] variants = [Raw, Routed];
-        string[] names = ["raw Npgsql", "routed"];
-        var bytes = new long[2];
-        var operations = new long[2];
-        var elapsed = new TimeSpan[2];
+        // Pairs of (raw, routed): each ratio compares neighbours measured in the same rounds.
+        (string Name, Func<Task> Run)[] variants =
+        [
+            ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
+            ("routed, sessions off: open, SELECT 1, close", () => OpenClose(routed)),
+            ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
+            ("routed, sessions on: open, SELECT 1, close", () => OpenClose(sessions)),
+            ("raw Npgsql: SELECT 1 on an open connection", () => rawCommand.ExecuteScalarAsync()),
+            ("routed, sessions on: SELECT 1 on an open connection", () => routedCommand.ExecuteScalarAsync()),
+            ("raw Npgsql: SELECT 1 on an open connection (sync)", () => { rawCommand.ExecuteScalar(); return Task.CompletedTask; }),
+            ("routed, sessions on: SELECT 1 on an open connection (sync)", () => { routedCommand.ExecuteScalar(); return Task.CompletedTask; }),
+        ];
+
+        if (only is not null)
+        {
+            // A profile of one variant: the others would blur it.
+            variants = Array.FindAll(variants, v => v.Name.Contains(only, StringComparison.Ordinal));
+        }
+
+        if (routedCommand.ExecuteScalar() is not 1 || routedCommand.LastRoute?.Role != HostRole.Replica)
+        {
+            throw new InvalidOperationException($"The routed SELECT 1 ran on {routedCommand.LastRoute}, not on the replica.");
+        }
+
+        var bytes = new long[variants.Length];
+        var operations = new long[variants.Length];
+        var elapsed = new TimeSpan[variants.Length];
+        var cpu = new TimeSpan[variants.Length];
+        var rounds = new List<double>[variants.Length];
+        for (var v = 0; v < variants.Length; v++)
+        {
+            rounds[v] = [];
+        }
+
+        using var process = Process.GetCurrentProcess();
         var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
         while (Stopwatch.GetTimestamp() < until)
         {
             for (var v = 0; v < variants.Length; v++)
             {
                 var before = GC.GetTotalAllocatedBytes(precise: true);
+                process.Refresh();
+                var cpuBefore = process.TotalProcessorTime;
                 var started = Stopwatch.GetTimestamp();
-                for (var i = 0; i < 2_000; i++)
+                for (var i = 0; i < Round; i++)
                 {
-                    await variants[v]();
+                    await variants[v].Run();
                 }
 
-                elapsed[v] += Stopwatch.GetElapsedTime(started);
+                var took = Stopwatch.GetElapsedTime(started);
+                elapsed[v] += took;
+                rounds[v].Add(took.TotalMicroseconds);
+                process.Refresh();
+                cpu[v] += process.TotalProcessorTime - cpuBefore;
                 bytes[v] += GC.GetTotalAllocatedBytes(precise: true) - before;
-                operations[v] += 2_000;
+                operations[v] += Round;
             }
         }
 
-        Console.WriteLine("| variant | operations | µs per open, SELECT 1, close | bytes per operation |");
-        Console.WriteLine("|---|---:|---:|---:|");
+        Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load {MachineLoad()}; {operations[0]:N0} operations per variant");
+        // The ratio is the median over rounds of routed/raw in the same round: drift of the machine cancels out.
+        Console.WriteLine("| variant | µs per operation | routed / raw (median of rounds) | client CPU µs per operation | routed / raw | bytes per operation |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         for (var v = 0; v < variants.Length; v++)
         {
-            Console.WriteLine($"| {names[v]} | {operations[v]} | {elapsed[v].TotalMicroseconds / operations[v]:F1} | {bytes[v] / operations[v]} |");
+            var micros = elapsed[v].TotalMicroseconds / operations[v];
+            var cpuMicros = cpu[v].TotalMicroseconds / operations[v];
+            var paired = v % 2 == 1 && only is null;
+            var ratio = paired ? $"**{MedianRatio(rounds[v], rounds[v - 1]):F3}**" : string.Empty;
+            var cpuRatio = paired ? $"{cpuMicros / (cpu[v - 1].TotalMicroseconds / operations[v - 1]):F2}" : string.Empty;
+            Console.WriteLine($"| {variants[v].Name} | {micros:F1} | {ratio} | {cpuMicros:F1} | {cpuRatio} | {bytes[v] / operations[v]:N0} |");
+        }
+    }
+
+    private static double MedianRatio(List<double> routed, List<double> raw)
+    {
+        var ratios = new double[routed.Count];
+        for (var i = 0; i < ratios.Length; i++)
+        {
+            ratios[i] = routed[i] / raw[i];
+        }
+
+        Array.Sort(ratios);
+        return ratios.Length % 2 == 1 ? ratios[ratios.Length / 2] : (ratios[(ratios.Length / 2) - 1] + ratios[ratios.Length / 2]) / 2;
+    }
+
+    private static string MachineLoad()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
         }
     }
 }

@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project tests/RoutingData.Benchmarks -- --filter '*' [--job short]
 // dotnet run -c Release --project tests/RoutingData.Benchmarks -- allocations   (bytes per command, raw vs routed)
-// dotnet run -c Release --project tests/RoutingData.Benchmarks -- open-close 20   (open, SELECT 1, close: µs and bytes, raw vs routed; for a CPU profile)
+// dotnet run -c Release --project tests/RoutingData.Benchmarks -- open-close 20 [variant]   (raw vs routed alternating: open/execute/close and open connection, µs, bytes, ratio; a CPU profile target)
 // dotnet run -c Release --project tests/RoutingData.Benchmarks -- efcore   (LINQ query: UseReplicatedDb vs UseNpgsql, alternating rounds)
 if (args is ["efcore"])
 {
@@ -10,9 +10,9 @@ if (args is ["efcore"])
     return;
 }
 
-if (args is ["open-close", var seconds])
+if (args is ["open-close", var seconds, .. var only] && only.Length <= 1)
 {
-    await RoutingData.Benchmarks.OpenCloseProfile.RunAsync(int.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture));
+    await RoutingData.Benchmarks.OpenCloseProfile.RunAsync(int.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture), only is [var name] ? name : null);
     return;
 }
 

@@ -282,14 +282,35 @@ public sealed class RoutedConnection : DbConnection
         var startedAt = RoutingDiagnostics.MeasuresOperations ? _dataSource.TimeProvider.GetTimestamp() : 0;
         var attempt = CommandAttempt.Rent(ref _attempt);
         attempt.Begin(this, target, classification, commandPreference, commandPolicy, snapshot, async, cancellationToken);
-        var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: false, cancellationToken);
-        context.Properties.Set(CommandAttempt.Key, attempt);
         try
         {
-            var outcome = await _dataSource.Pipeline.ExecuteOutcomeAsync(
-                static (_, state) => state.Connection.RunAttemptAsync(state.Target, state.Operation, state.Behavior, state.Attempt),
-                context,
-                (Connection: this, Target: target, Operation: operation, Behavior: behavior, Attempt: attempt)).ConfigureAwait(false);
+            Outcome<TResult> outcome;
+            if (_dataSource.FastPathReroute is { } reroute && !PrimaryWaitStrategy.MustWait(attempt))
+            {
+                // The default pipeline acts only before a first attempt that needs a missing primary, and after a failed
+                // attempt it reroutes: otherwise the attempt runs on its own, without the pipeline's context and layers.
+                try
+                {
+                    outcome = await RunAttemptAsync(target, operation, behavior, attempt).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // Not swallowed: it becomes the outcome, as the pipeline would make it.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    outcome = Outcome.FromException<TResult>(e);
+                }
+
+                if (RerouteStrategy.NextCause(outcome.Exception, attempt, reroute) is not null)
+                {
+                    attempt.FirstOutcome = outcome;
+                    outcome = await RunPipelineAsync(target, operation, behavior, attempt, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                outcome = await RunPipelineAsync(target, operation, behavior, attempt, cancellationToken).ConfigureAwait(false);
+            }
+
             if (outcome.Exception is not null && attempt.Route is { } failedOn)
             {
                 // Failed for good: say where it failed rather than leave the previous command's route.
@@ -310,8 +331,35 @@ public sealed class RoutedConnection : DbConnection
         }
         finally
         {
-            ResilienceContextPool.Shared.Return(context);
             attempt.Return();
+        }
+    }
+
+    /// <summary>Runs the command's attempts through the data source's resilience pipeline.</summary>
+    private async ValueTask<Outcome<TResult>> RunPipelineAsync<TTarget, TResult>(TTarget target, Func<TTarget, ExecutionRequest, ValueTask<TResult>> operation, CommandBehavior behavior, CommandAttempt attempt, CancellationToken cancellationToken)
+        where TTarget : IRoutedExecutable
+    {
+        var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: false, cancellationToken);
+        context.Properties.Set(CommandAttempt.Key, attempt);
+        try
+        {
+            return await _dataSource.Pipeline.ExecuteOutcomeAsync(
+                static (_, state) => state.Attempt.FirstOutcome is Outcome<TResult> first
+                    ? ReplayFirst(state.Attempt, first)
+                    : state.Connection.RunAttemptAsync(state.Target, state.Operation, state.Behavior, state.Attempt),
+                context,
+                (Connection: this, Target: target, Operation: operation, Behavior: behavior, Attempt: attempt)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        static ValueTask<Outcome<TResult>> ReplayFirst(CommandAttempt attempt, Outcome<TResult> first)
+        {
+            // The attempt already ran (and failed) outside the pipeline: the strategies see its outcome, it is not sent again.
+            attempt.FirstOutcome = null;
+            return new ValueTask<Outcome<TResult>>(first);
         }
     }
 

@@ -56,6 +56,12 @@ internal sealed class CommandAttempt
     /// <summary>The error of the last attempt as it happened, before it was turned into the caller's typed outcome.</summary>
     public Exception? Failure { get; set; }
 
+    /// <summary>
+    /// The outcome of a first attempt that ran outside the pipeline (<see cref="ReplicatedDataSource.FastPathReroute"/>) and
+    /// must be rerouted: the pipeline's first callback hands it back instead of running the command again.
+    /// </summary>
+    public object? FirstOutcome { get; set; }
+
     /// <summary>The route of the last attempt that was sent.</summary>
     public RouteInfo? Route { get; set; }
 
@@ -112,6 +118,7 @@ internal sealed class CommandAttempt
         RequiredReplayLsn = 0;
         Sent = false;
         Failure = null;
+        FirstOutcome = null;
         Route = null;
         RefusedByStandby = false;
         StandbyRetried = false;

@@ -11,8 +11,7 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         TState state)
     {
         // A primary a connection attempt just failed to reach counts as none until a probe sent after that failure answers.
-        if (context.Properties.TryGetValue(CommandAttempt.Key, out var attempt) && !attempt.Routed && attempt.NeedsPrimary
-            && (attempt.Snapshot.Primary is null || attempt.Snapshot.Primary.Host.IsUnreachable))
+        if (context.Properties.TryGetValue(CommandAttempt.Key, out var attempt) && MustWait(attempt))
         {
             return WaitThenExecuteAsync(callback, context, state, attempt);
         }
@@ -20,6 +19,10 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         // Nearly always: nothing to wait for, and no state machine of its own.
         return callback(context, state);
     }
+
+    /// <summary>Whether the attempt has not been routed yet, needs the primary, and none is known to be reachable.</summary>
+    internal static bool MustWait(CommandAttempt attempt) =>
+        !attempt.Routed && attempt.NeedsPrimary && (attempt.Snapshot.Primary is null || attempt.Snapshot.Primary.Host.IsUnreachable);
 
     private async ValueTask<Outcome<TResult>> WaitThenExecuteAsync<TResult, TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,

@@ -28,13 +28,12 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
         while (true)
         {
             var outcome = await callback(context, state).ConfigureAwait(false);
-            // A typed outcome (rolled back, outcome unknown) is final: it says the command must not simply run again.
-            if (outcome.Exception is null or CommandOutcomeUnknownException or TransactionRolledBackException
-                || attempt.Failure is not { } failure
-                || Cause(attempt, failure, options) is not { } cause)
+            if (NextCause(outcome.Exception, attempt, options) is not { } cause)
             {
                 return outcome;
             }
+
+            var failure = attempt.Failure!;
 
             var failedOn = attempt.Route ?? attempt.Decision.ToRouteInfo();
             try
@@ -55,6 +54,13 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
             }
         }
     }
+
+    /// <summary>Why the attempt that ended with <paramref name="error"/> runs again; null when its outcome is final.</summary>
+    internal static RerouteCause? NextCause(Exception? error, CommandAttempt attempt, RerouteStrategyOptions options) =>
+        // A typed outcome (rolled back, outcome unknown) is final: it says the command must not simply run again.
+        error is null or CommandOutcomeUnknownException or TransactionRolledBackException || attempt.Failure is not { } failure
+            ? null
+            : Cause(attempt, failure, options);
 
     /// <summary>What may run again: only what provably did nothing anywhere, or only read, and nothing of a transaction.</summary>
     internal static RerouteCause? Cause(CommandAttempt attempt, Exception failure, RerouteStrategyOptions options)
