@@ -12,7 +12,7 @@ namespace RoutingData.Benchmarks;
 /// </summary>
 internal static class OpenCloseProfile
 {
-    private const int Round = 500;
+    private const int Round = 1_000;
 
     public static async Task RunAsync(int seconds, string? only = null)
     {
@@ -25,11 +25,31 @@ internal static class OpenCloseProfile
         await sessions.WaitForTopologyAsync();
         await using var raw = NpgsqlDataSource.Create(cluster.Replicas[0].ConnectionString);
 
-        await using var rawOpen = await raw.OpenConnectionAsync();
-        await using var rawCommand = new NpgsqlCommand("SELECT 1", rawOpen);
-        await using var routedOpen = await sessions.OpenConnectionAsync();
-        await using var routedCommand = routedOpen.CreateCommand();
-        routedCommand.CommandText = "SELECT 1";
+        // Every sweep of the variants starts on fresh server backends (pools cleared, connections reopened): which backend
+        // process a pool's connection lands on, and the core it shares, would otherwise bias a whole run one way.
+        NpgsqlConnection rawOpen = null!;
+        NpgsqlCommand rawCommand = null!;
+        RoutedConnection routedOpen = null!;
+        RoutedCommand routedCommand = null!;
+        async Task ReconnectAsync()
+        {
+            if (rawOpen is not null)
+            {
+                await rawCommand.DisposeAsync();
+                await rawOpen.DisposeAsync();
+                await routedCommand.DisposeAsync();
+                await routedOpen.DisposeAsync();
+            }
+
+            NpgsqlConnection.ClearAllPools();
+            rawOpen = await raw.OpenConnectionAsync();
+            rawCommand = new NpgsqlCommand("SELECT 1", rawOpen);
+            routedOpen = await sessions.OpenConnectionAsync();
+            routedCommand = routedOpen.CreateCommand();
+            routedCommand.CommandText = "SELECT 1";
+        }
+
+        await ReconnectAsync();
 
         async Task OpenClose(System.Data.Common.DbDataSource source)
         {
@@ -77,6 +97,15 @@ internal static class OpenCloseProfile
         var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
         while (Stopwatch.GetTimestamp() < until)
         {
+            await ReconnectAsync();
+            foreach (var variant in variants)
+            {
+                for (var i = 0; i < 20; i++)
+                {
+                    await variant.Run(); // Warms the fresh connections up, untimed.
+                }
+            }
+
             for (var v = 0; v < variants.Length; v++)
             {
                 var before = GC.GetTotalAllocatedBytes(precise: true);
@@ -98,6 +127,10 @@ internal static class OpenCloseProfile
             }
         }
 
+        await routedCommand.DisposeAsync();
+        await routedOpen.DisposeAsync();
+        await rawCommand.DisposeAsync();
+        await rawOpen.DisposeAsync();
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load {MachineLoad()}; {operations[0]:N0} operations per variant");
         // The ratio is the median over rounds of routed/raw in the same round: drift of the machine cancels out.
         Console.WriteLine("| variant | µs per operation | routed / raw (median of rounds) | client CPU µs per operation | routed / raw | bytes per operation |");

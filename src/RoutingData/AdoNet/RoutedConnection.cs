@@ -37,7 +37,6 @@ public sealed class RoutedConnection : DbConnection
     // first, so what they mark on the session is never lost.
     private CapturingDataReader? _openReader;
     private CapturingDataReader? _otherOpenReader;
-    private CommandAttempt? _attempt;
     private CancellationTokenSource? _attemptCancellation;
 
     // A read-only transaction block sent as text (BEGIN READ ONLY; …; COMMIT) ran on that role's physical connection: if
@@ -280,7 +279,7 @@ public sealed class RoutedConnection : DbConnection
         }
 
         var startedAt = RoutingDiagnostics.MeasuresOperations ? _dataSource.TimeProvider.GetTimestamp() : 0;
-        var attempt = CommandAttempt.Rent(ref _attempt);
+        var attempt = CommandAttempt.Rent();
         attempt.Begin(this, target, classification, commandPreference, commandPolicy, snapshot, async, cancellationToken);
         try
         {

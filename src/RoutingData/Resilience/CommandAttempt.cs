@@ -9,14 +9,15 @@ namespace RoutingData.Resilience;
 /// <summary>
 /// One command across its attempts: what it is, where the next attempt goes, and what was already tried. The
 /// resilience strategies read and steer it through the <see cref="ResilienceContext"/>; the connection runs each
-/// attempt where it says. One per connection, reused: ADO.NET runs one command at a time on a connection.
+/// attempt where it says. Reused through a per-thread spare (see <see cref="Rent"/>).
 /// </summary>
 internal sealed class CommandAttempt
 {
     /// <summary>The key under which a routed command's attempt travels in its <see cref="ResilienceContext"/>.</summary>
     public static readonly ResiliencePropertyKey<CommandAttempt> Key = new("RoutingData.CommandAttempt");
 
-    private int _inUse;
+    [ThreadStatic]
+    private static CommandAttempt? t_spare;
 
     public RoutedConnection Connection { get; private set; } = null!;
 
@@ -86,11 +87,20 @@ internal sealed class CommandAttempt
     /// <summary>Whether the command needs the primary whatever the topology: a write, session state, a pinned connection.</summary>
     public bool NeedsPrimary => !InTransaction && (!Classification.IsRead || Classification.PinsSession || Connection.IsPinnedToPrimary);
 
-    /// <summary>Takes the connection's cached attempt, or a new one if a misbehaving caller runs two commands at once.</summary>
-    public static CommandAttempt Rent(ref CommandAttempt? cached)
+    /// <summary>
+    /// Takes this thread's spare attempt, or a new one. A command that opens and closes its connection (as a web request does)
+    /// reuses one instead of allocating one per connection; an attempt is never shared, so two commands never meet in one.
+    /// </summary>
+    public static CommandAttempt Rent()
     {
-        var attempt = cached ??= new CommandAttempt();
-        return Interlocked.Exchange(ref attempt._inUse, 1) == 0 ? attempt : new CommandAttempt { _inUse = 1 };
+        var attempt = t_spare;
+        if (attempt is null)
+        {
+            return new CommandAttempt();
+        }
+
+        t_spare = null;
+        return attempt;
     }
 
     public void Begin(RoutedConnection connection, IRoutedExecutable target, in StatementClassification classification, ReadPreference? commandPreference, StaleReadPolicy? commandPolicy, ClusterSnapshot snapshot, bool async, CancellationToken cancellationToken)
@@ -127,6 +137,7 @@ internal sealed class CommandAttempt
         UnreachableReroutes = 0;
         CancellationToken = default;
         InTransaction = false;
-        Volatile.Write(ref _inUse, 0);
+        Connection = null!;
+        t_spare = this; // The thread the command ended on keeps it for its next command.
     }
 }
