@@ -226,6 +226,16 @@ public sealed class EdgeGuaranteeTests : ClusterTestBase
                 return Host(running, behind).Health == HostHealth.Healthy;
             },
             "the restarted replica to answer probes again");
+
+        // The data source that watched it knows how far behind it is: only once that is past the bound (the stop and
+        // start can take less than the bound) may it be told apart from a replica that merely lags a little.
+        await WaitUntilAsync(
+            async () =>
+            {
+                await running.RefreshTopologyAsync(_ct);
+                return Host(running, behind).ReplayDelay > TimeSpan.FromSeconds(1);
+            },
+            "the restarted replica to be further behind than the bound");
         for (var round = 0; round < 5; round++)
         {
             await running.RefreshTopologyAsync(_ct);
