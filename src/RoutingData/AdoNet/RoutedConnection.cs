@@ -39,6 +39,12 @@ public sealed class RoutedConnection : DbConnection
     private CapturingDataReader? _otherOpenReader;
     private CancellationTokenSource? _attemptCancellation;
 
+    // A closed connection's attempt source, for the next connection opened on this thread (a web request's token
+    // makes every command link one): it holds no registration once its connection closed without a reader keeping it.
+    [ThreadStatic]
+    private static CancellationTokenSource? t_spareCancellation;
+    private int _linkedAttempts;
+
     // A read-only transaction block sent as text (BEGIN READ ONLY; …; COMMIT) ran on that role's physical connection: if
     // it failed part-way, the connection is inside an aborted transaction. The next command there takes a fresh one (the
     // pool's reset rolls the old one back), so it never inherits the block.
@@ -503,28 +509,41 @@ public sealed class RoutedConnection : DbConnection
 
     /// <summary>
     /// A token cancelled by the caller's or by the host's abandonment. One source per connection, reused while it was
-    /// not cancelled and no reader kept it, so the registrations on it (ours, Npgsql's) reuse their nodes.
+    /// not cancelled and no reader kept it, and handed on to the next connection opened on the thread when this one
+    /// closes, so the registrations on it (ours, Npgsql's) reuse their nodes.
     /// </summary>
     private (CancellationToken Token, LinkedCancellation Links) LinkAttemptCancellation(CancellationToken caller, CancellationToken abandoned)
     {
         // Not TryReset: it drops the source's free registration nodes, and Npgsql registers on the token every command.
         var source = _attemptCancellation;
+        if (source is null)
+        {
+            (source, t_spareCancellation) = (t_spareCancellation, null);
+            _attemptCancellation = source;
+        }
+
         if (source is null || source.IsCancellationRequested)
         {
             source = _attemptCancellation = new CancellationTokenSource();
         }
 
+        _linkedAttempts++;
         return (source.Token, new LinkedCancellation(
             caller.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source),
-            abandoned.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source)));
+            abandoned.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source),
+            this));
     }
 
-    private readonly struct LinkedCancellation(CancellationTokenRegistration fromCaller, CancellationTokenRegistration fromHost) : IDisposable
+    private readonly struct LinkedCancellation(CancellationTokenRegistration fromCaller, CancellationTokenRegistration fromHost, RoutedConnection? owner) : IDisposable
     {
         public void Dispose()
         {
             fromCaller.Dispose();
             fromHost.Dispose();
+            if (owner is not null)
+            {
+                owner._linkedAttempts--;
+            }
         }
     }
 
@@ -1096,6 +1115,13 @@ public sealed class RoutedConnection : DbConnection
         await CloseReaderAsync(_openReader, async).ConfigureAwait(false);
         await CloseReaderAsync(_otherOpenReader, async).ConfigureAwait(false);
         (_openReader, _otherOpenReader) = (null, null);
+        if (_attemptCancellation is { IsCancellationRequested: false } spare && _linkedAttempts == 0)
+        {
+            // No command runs (not even one misused from another thread) and no reader kept it: nothing is registered on it.
+            t_spareCancellation = spare;
+        }
+
+        _attemptCancellation = null;
         var primary = _primaryConnection;
         var replica = _replicaConnection;
         (_primaryConnection, _primaryHost, _replicaConnection, _replicaHost) = (null, null, null, null);

@@ -361,6 +361,46 @@ public sealed class RoutingTests(RoutingClusterFixture fixture) : ClusterTestBas
     }
 
     [Fact]
+    public async Task A_token_cancelled_after_its_connection_closed_cancels_nothing_on_the_next_connection_of_the_thread()
+    {
+        // A closed connection hands its cancellation source to the next connection opened on the thread: the first
+        // caller's token must no longer reach it, and the next caller's token must.
+        var cluster = UseShared(fixture.Cluster);
+        await using var dataSource = await CreateDataSourceAsync(cluster);
+        for (var i = 0; i < 5; i++)
+        {
+            using var first = CancellationTokenSource.CreateLinkedTokenSource(_ct);
+            var earlier = await dataSource.OpenConnectionAsync(_ct);
+            await using (var command = earlier.CreateCommand())
+            {
+                command.CommandText = "SELECT 1";
+                Assert.Equal(1, await command.ExecuteScalarAsync(first.Token));
+            }
+
+            await earlier.CloseAsync();
+            await using var next = await dataSource.OpenConnectionAsync(_ct);
+            await using (var slow = next.CreateCommand())
+            {
+                slow.CommandText = "SELECT pg_sleep(0.2)";
+                var running = slow.ExecuteScalarAsync(_ct);
+                await first.CancelAsync();
+                await running; // Not cancelled by the first caller's token.
+            }
+
+            using var second = CancellationTokenSource.CreateLinkedTokenSource(_ct);
+            await using (var slow = next.CreateCommand())
+            {
+                slow.CommandText = "SELECT pg_sleep(10)";
+                var running = slow.ExecuteScalarAsync(second.Token);
+                await second.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+            }
+        }
+
+        Assert.Equal(0, dataSource.LeasedConnections);
+    }
+
+    [Fact]
     public async Task Classifier_hard_cases_go_to_the_primary()
     {
         var cluster = UseShared(fixture.Cluster);
