@@ -188,7 +188,7 @@ public sealed class ReplicatedDataSourceBuilder
         if (_configureResilience is null)
         {
             defaultReroute = new RerouteStrategyOptions();
-            pipeline.AddPrimaryWait(new PrimaryWaitStrategyOptions()).AddReroute(defaultReroute);
+            pipeline.AddDefaultStrategies(defaultReroute);
         }
         else
         {

@@ -18,7 +18,11 @@ public static class RoutingResilienceExtensions
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
     public static ResiliencePipelineBuilder AddRoutingDataDefaults(this ResiliencePipelineBuilder builder) =>
-        builder.AddPrimaryWait(new PrimaryWaitStrategyOptions()).AddReroute(new RerouteStrategyOptions());
+        builder.AddDefaultStrategies(new RerouteStrategyOptions());
+
+    /// <summary>The default composition, with the reroute options given (the data source keeps them for its fast path).</summary>
+    internal static ResiliencePipelineBuilder AddDefaultStrategies(this ResiliencePipelineBuilder builder, RerouteStrategyOptions reroute) =>
+        builder.AddPrimaryWait(new PrimaryWaitStrategyOptions()).AddReroute(reroute);
 
     /// <summary>Adds the strategy that holds a command needing the primary until one is known (bounded).</summary>
     /// <param name="builder">The builder.</param>
