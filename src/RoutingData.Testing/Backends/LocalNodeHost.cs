@@ -116,14 +116,11 @@ internal sealed class LocalNodeHost : NodeHost
             return;
         }
 
-        using var process = TryGetProcess(pid);
-        if (process is null)
-        {
-            return;
-        }
-
-        process.Kill(entireProcessTree: true);
-        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        // The postmaster and its children at once, as a crash of the machine would. Waiting for them to be reaped would
+        // wait on this machine's init, which collects orphans late (seconds to minutes): dead is enough, and the
+        // children must be dead too, or a restart finds the old shared memory still attached.
+        var victims = ProcessInfo.KillWithChildren(pid);
+        await ProcessInfo.WaitUntilDeadAsync(victims, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<string> ReadLogTailAsync(int maxChars, CancellationToken cancellationToken)
@@ -202,18 +199,6 @@ internal sealed class LocalNodeHost : NodeHost
         if (!existed)
         {
             await ServerUser.ChownAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static System.Diagnostics.Process? TryGetProcess(int pid)
-    {
-        try
-        {
-            return System.Diagnostics.Process.GetProcessById(pid);
-        }
-        catch (ArgumentException)
-        {
-            return null;
         }
     }
 }

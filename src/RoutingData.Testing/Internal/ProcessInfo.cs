@@ -210,18 +210,19 @@ internal static class ProcessInfo
     /// children are re-parented). Unlike <see cref="KillTree"/> it does not walk the whole tree process by process, so a
     /// crash takes milliseconds, as a real one does; a postmaster's children are all direct ones.
     /// </summary>
-    public static void KillWithChildren(int pid)
+    /// <returns>Every process signalled, with its start time read before the kill, for <see cref="WaitUntilDeadAsync"/>.</returns>
+    public static List<(int Pid, long? StartTime)> KillWithChildren(int pid)
     {
-        var children = new List<int>();
+        var victims = new List<(int Pid, long? StartTime)> { (pid, StartTime(pid)) };
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
             if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var child) && ParentId(child) == pid)
             {
-                children.Add(child);
+                victims.Add((child, StartTime(child)));
             }
         }
 
-        foreach (var victim in children.Prepend(pid))
+        foreach (var (victim, _) in victims)
         {
             try
             {
@@ -232,6 +233,27 @@ internal static class ProcessInfo
             {
                 // Already gone.
             }
+        }
+
+        return victims;
+    }
+
+    /// <summary>
+    /// Waits until none of <paramref name="victims"/> runs. A zombie counts as dead: it holds no socket and no shared
+    /// memory, and the init of a container or VM may reap it seconds or minutes later (Process.WaitForExit waits for that).
+    /// </summary>
+    public static async Task WaitUntilDeadAsync(List<(int Pid, long? StartTime)> victims, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (victims.Exists(v => v.StartTime is { } started && IsRunning(v.Pid, started)))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                var left = victims.FindAll(v => v.StartTime is { } started && IsRunning(v.Pid, started)).ConvertAll(v => v.Pid);
+                throw new TimeoutException($"Processes {string.Join(", ", left)} still run {timeout.TotalSeconds:0} s after SIGKILL.");
+            }
+
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }
     }
 

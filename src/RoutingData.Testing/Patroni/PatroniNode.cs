@@ -88,23 +88,17 @@ public sealed class PatroniNode
         var victims = new List<(int Pid, long? StartTime)>();
         if (_process is { HasExited: false } daemon)
         {
-            victims.Add((daemon.Id, ProcessInfo.StartTime(daemon.Id)));
-            ProcessInfo.KillWithChildren(daemon.Id);
+            victims.AddRange(ProcessInfo.KillWithChildren(daemon.Id));
         }
 
         // Read after the daemon is gone: it may have restarted the server a moment before.
         if (FindRunningPostmaster() is { } postmaster)
         {
-            victims.Add((postmaster, ProcessInfo.StartTime(postmaster)));
-            ProcessInfo.KillWithChildren(postmaster);
+            victims.AddRange(ProcessInfo.KillWithChildren(postmaster));
         }
 
-        // Gone means no process with that PID and start time (the PID may be reused at once) but a zombie; the server's
-        // children end when it does.
-        while (victims.Exists(v => v.StartTime is { } started && ProcessInfo.IsRunning(v.Pid, started)))
-        {
-            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
-        }
+        // Gone means no process with that PID and start time (the PID may be reused at once) but a zombie.
+        await ProcessInfo.WaitUntilDeadAsync(victims, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs <paramref name="sql"/> on this node's server.</summary>
