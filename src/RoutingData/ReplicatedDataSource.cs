@@ -281,11 +281,10 @@ public sealed class ReplicatedDataSource : DbDataSource
     /// <summary>Creates and opens a routed connection.</summary>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>An open connection.</returns>
-    public new async ValueTask<RoutedConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
+    public new ValueTask<RoutedConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
     {
-        var connection = CreateConnection();
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
+        // Opening does no I/O (physical connections open with the first command): no state machine.
+        return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<RoutedConnection>(cancellationToken) : new ValueTask<RoutedConnection>(OpenConnection());
     }
 
     /// <summary>
@@ -573,6 +572,13 @@ public sealed class ReplicatedDataSource : DbDataSource
 
     /// <inheritdoc />
     protected override DbConnection CreateDbConnection() => CreateConnection();
+
+    /// <inheritdoc />
+    protected override DbConnection OpenDbConnection() => OpenConnection();
+
+    /// <inheritdoc />
+    protected override ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default) =>
+        cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<DbConnection>(cancellationToken) : new ValueTask<DbConnection>(OpenConnection());
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

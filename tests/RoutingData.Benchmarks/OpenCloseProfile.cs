@@ -5,9 +5,10 @@ using RoutingData.Testing;
 namespace RoutingData.Benchmarks;
 
 /// <summary>
-/// Raw Npgsql and routed commands on the same replica, alternating in rounds of 2,000 operations so that both see the same
-/// machine: open, <c>SELECT 1</c>, close (sessions off and on), and <c>SELECT 1</c> on an open connection (async and sync).
-/// Prints µs and bytes per operation and the routed/raw ratio. Also a CPU profile target:
+/// Raw Npgsql and routed commands on the same replica, so that both see the same machine: open, <c>SELECT 1</c>, close
+/// (sessions off and on), <c>SELECT 1</c> on an open connection (async and sync), and raw <see cref="NpgsqlBatch"/> against
+/// raw <see cref="NpgsqlCommand"/> as a control. Each pair is timed interleaved (operation by operation) and in alternating
+/// rounds of 1,000 operations; prints µs, client CPU, bytes and collections per operation and both routed/raw ratios. Also a CPU profile target:
 /// <c>dotnet-trace collect --profile dotnet-sampled-thread-time -- dotnet tests/RoutingData.Benchmarks/bin/Release/net10.0/RoutingData.Benchmarks.dll open-close 20 "sessions on: open"</c> (the last argument keeps only the variants whose name contains it).
 /// </summary>
 internal static class OpenCloseProfile
@@ -59,6 +60,13 @@ internal static class OpenCloseProfile
             await command.ExecuteScalarAsync();
         }
 
+        async Task OpenCloseBatch(NpgsqlDataSource source)
+        {
+            await using var connection = await source.OpenConnectionAsync();
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { new NpgsqlBatchCommand("SELECT 1") } };
+            await batch.ExecuteScalarAsync();
+        }
+
         // Pairs of (raw, routed): each ratio compares neighbours measured in the same rounds.
         (string Name, Func<Task> Run)[] variants =
         [
@@ -66,6 +74,8 @@ internal static class OpenCloseProfile
             ("routed, sessions off: open, SELECT 1, close", () => OpenClose(routed)),
             ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
             ("routed, sessions on: open, SELECT 1, close", () => OpenClose(sessions)),
+            ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
+            ("raw Npgsql batch: open, SELECT 1, close", () => OpenCloseBatch(raw)),
             ("raw Npgsql: SELECT 1 on an open connection", () => rawCommand.ExecuteScalarAsync()),
             ("routed, sessions on: SELECT 1 on an open connection", () => routedCommand.ExecuteScalarAsync()),
             ("raw Npgsql: SELECT 1 on an open connection (sync)", () => { rawCommand.ExecuteScalar(); return Task.CompletedTask; }),
@@ -87,13 +97,17 @@ internal static class OpenCloseProfile
         var operations = new long[variants.Length];
         var elapsed = new TimeSpan[variants.Length];
         var cpu = new TimeSpan[variants.Length];
+        var collections = new int[variants.Length];
         var rounds = new List<double>[variants.Length];
+        var interleaved = new List<double>[variants.Length];
+        var interleavedTicks = new long[variants.Length];
         for (var v = 0; v < variants.Length; v++)
         {
-            rounds[v] = [];
+            (rounds[v], interleaved[v]) = ([], []);
         }
 
         using var process = Process.GetCurrentProcess();
+        var paired = only is null;
         var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
         while (Stopwatch.GetTimestamp() < until)
         {
@@ -106,11 +120,38 @@ internal static class OpenCloseProfile
                 }
             }
 
+            // Operation by operation: each routed operation is timed next to a raw one, so drift of the machine at any time
+            // scale longer than one operation cancels out of the pair's ratio.
+            for (var v = 1; paired && v < variants.Length; v += 2)
+            {
+                long rawTicks = 0, routedTicks = 0;
+                for (var i = 0; i < Round; i++)
+                {
+                    // Which one goes first alternates: neither always follows the other.
+                    var first = i % 2 == 0 ? variants[v - 1] : variants[v];
+                    var second = i % 2 == 0 ? variants[v] : variants[v - 1];
+                    var t0 = Stopwatch.GetTimestamp();
+                    await first.Run();
+                    var t1 = Stopwatch.GetTimestamp();
+                    await second.Run();
+                    var t2 = Stopwatch.GetTimestamp();
+                    rawTicks += i % 2 == 0 ? t1 - t0 : t2 - t1;
+                    routedTicks += i % 2 == 0 ? t2 - t1 : t1 - t0;
+                }
+
+                interleaved[v - 1].Add(rawTicks);
+                interleaved[v].Add(routedTicks);
+                interleavedTicks[v - 1] += rawTicks;
+                interleavedTicks[v] += routedTicks;
+            }
+
+            // Round by round, each variant alone: client CPU, bytes and collections per operation, and a second ratio.
             for (var v = 0; v < variants.Length; v++)
             {
                 var before = GC.GetTotalAllocatedBytes(precise: true);
                 process.Refresh();
                 var cpuBefore = process.TotalProcessorTime;
+                var gen0Before = GC.CollectionCount(0);
                 var started = Stopwatch.GetTimestamp();
                 for (var i = 0; i < Round; i++)
                 {
@@ -120,6 +161,7 @@ internal static class OpenCloseProfile
                 var took = Stopwatch.GetElapsedTime(started);
                 elapsed[v] += took;
                 rounds[v].Add(took.TotalMicroseconds);
+                collections[v] += GC.CollectionCount(0) - gen0Before;
                 process.Refresh();
                 cpu[v] += process.TotalProcessorTime - cpuBefore;
                 bytes[v] += GC.GetTotalAllocatedBytes(precise: true) - before;
@@ -131,18 +173,20 @@ internal static class OpenCloseProfile
         await routedOpen.DisposeAsync();
         await rawCommand.DisposeAsync();
         await rawOpen.DisposeAsync();
-        Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load {MachineLoad()}; {operations[0]:N0} operations per variant");
-        // The ratio is the median over rounds of routed/raw in the same round: drift of the machine cancels out.
-        Console.WriteLine("| variant | µs per operation | routed / raw (median of rounds) | client CPU µs per operation | routed / raw | bytes per operation |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load {MachineLoad()}; {operations[0]:N0} operations per variant in each mode");
+        // Both ratios are medians over rounds of routed/raw in the same round: interleaved pairs each routed operation
+        // with the raw one before it; in rounds, whole rounds of 1,000 sit next to each other.
+        Console.WriteLine("| variant | µs per operation (interleaved) | routed / raw, interleaved | routed / raw, in rounds | client CPU µs per operation | routed / raw | bytes per operation | gen0 GCs per 1,000 |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         for (var v = 0; v < variants.Length; v++)
         {
-            var micros = elapsed[v].TotalMicroseconds / operations[v];
+            var isRouted = v % 2 == 1 && paired;
+            var micros = paired ? Stopwatch.GetElapsedTime(0, interleavedTicks[v]).TotalMicroseconds / (interleaved[v].Count * Round) : elapsed[v].TotalMicroseconds / operations[v];
             var cpuMicros = cpu[v].TotalMicroseconds / operations[v];
-            var paired = v % 2 == 1 && only is null;
-            var ratio = paired ? $"**{MedianRatio(rounds[v], rounds[v - 1]):F3}**" : string.Empty;
-            var cpuRatio = paired ? $"{cpuMicros / (cpu[v - 1].TotalMicroseconds / operations[v - 1]):F2}" : string.Empty;
-            Console.WriteLine($"| {variants[v].Name} | {micros:F1} | {ratio} | {cpuMicros:F1} | {cpuRatio} | {bytes[v] / operations[v]:N0} |");
+            var ratio = isRouted ? $"**{MedianRatio(interleaved[v], interleaved[v - 1]):F3}**" : string.Empty;
+            var roundRatio = isRouted ? $"{MedianRatio(rounds[v], rounds[v - 1]):F3}" : string.Empty;
+            var cpuRatio = isRouted ? $"{cpuMicros / (cpu[v - 1].TotalMicroseconds / operations[v - 1]):F2}" : string.Empty;
+            Console.WriteLine($"| {variants[v].Name} | {micros:F1} | {ratio} | {roundRatio} | {cpuMicros:F1} | {cpuRatio} | {bytes[v] / operations[v]:N0} | {1000.0 * collections[v] / operations[v]:F2} |");
         }
     }
 

@@ -213,9 +213,21 @@ public sealed class RoutedConnection : DbConnection
     }
 
     /// <inheritdoc />
-    public override async ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
-        await CloseAsync().ConfigureAwait(false);
+        var closing = CloseAsync(async: true);
+        if (!closing.IsCompletedSuccessfully)
+        {
+            return DisposeAfterCloseAsync(closing);
+        }
+
+        // Returning idle connections to their pools completes at once: no state machine for the usual dispose.
+        return base.DisposeAsync();
+    }
+
+    private async ValueTask DisposeAfterCloseAsync(ValueTask closing)
+    {
+        await closing.ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
