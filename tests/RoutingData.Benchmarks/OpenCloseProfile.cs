@@ -75,7 +75,7 @@ internal static class OpenCloseProfile
             ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
             ("routed, sessions on: open, SELECT 1, close", () => OpenClose(sessions)),
             ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
-            ("raw Npgsql batch: open, SELECT 1, close", () => OpenCloseBatch(raw)),
+            ("control: raw Npgsql batch: open, SELECT 1, close", () => OpenCloseBatch(raw)),
             ("raw Npgsql: SELECT 1 on an open connection", () => rawCommand.ExecuteScalarAsync()),
             ("routed, sessions on: SELECT 1 on an open connection", () => routedCommand.ExecuteScalarAsync()),
             ("raw Npgsql: SELECT 1 on an open connection (sync)", () => { rawCommand.ExecuteScalar(); return Task.CompletedTask; }),

@@ -30,6 +30,13 @@ internal sealed record CellResult(
     /// <summary>Gets the first error an operation raised, if any.</summary>
     public string? FirstError { get; init; }
 
+    /// <summary>Gets the failed operations by kind (<see cref="ConsistencyRecording.KindOf"/>).</summary>
+    public IReadOnlyDictionary<string, int> ErrorKinds { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Gets the failed operations by kind, most frequent first: <c>kind ×count, …</c>.</summary>
+    public string DescribeErrorKinds() =>
+        string.Join(", ", ErrorKinds.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} ×{k.Value}"));
+
     /// <summary>
     /// Gets the harness process's CPU time per operation while this system ran alone (client side: the driver, the
     /// routing, the workload loop; null where systems ran at the same time).
@@ -53,11 +60,17 @@ internal sealed class CellAccumulator(string workload, int concurrency, string s
     private double _seconds;
     private TimeSpan? _cpu;
     private string? _firstError;
+    private readonly Dictionary<string, int> _errorKinds = new(StringComparer.Ordinal);
 
     public string System { get; } = system;
 
-    public void Add(ConsistencyReport report, IEnumerable<HistoryEvent> history)
+    public void Add(ConsistencyReport report, IEnumerable<HistoryEvent> history, IReadOnlyDictionary<string, int>? errorKinds = null)
     {
+        foreach (var (kind, count) in errorKinds ?? new Dictionary<string, int>())
+        {
+            _errorKinds[kind] = _errorKinds.GetValueOrDefault(kind) + count;
+        }
+
         _operations += report.Operations;
         _reads += report.Reads;
         _replicaReads += report.ReplicaReads;
@@ -98,6 +111,7 @@ internal sealed class CellAccumulator(string workload, int concurrency, string s
             SettledReplicaShare = _hasSettled ? (_settled == 0 ? 0 : (double)_settledOnReplicas / _settled) : null,
             FirstWriteAfterPromotionMs = firstWriteAfterPromotionMs,
             FirstError = _firstError,
+            ErrorKinds = new Dictionary<string, int>(_errorKinds, StringComparer.Ordinal),
             ClientCpuUsPerOp = _cpu is { } cpu && _operations > 0 ? cpu.TotalMicroseconds / _operations : null,
         };
     }

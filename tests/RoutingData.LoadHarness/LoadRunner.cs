@@ -203,7 +203,7 @@ internal static class LoadRunner
                 var result = cell.Result();
                 if (result.FirstError is { } error)
                 {
-                    progress.Log($"{spec.Id}, {concurrency} client(s), {result.System}: {result.Errors} failed operation(s); first: {FirstLine(error)}");
+                    progress.Log($"{spec.Id}, {concurrency} client(s), {result.System}: {result.Errors} failed operation(s) ({result.DescribeErrorKinds()}); first: {FirstLine(error)}");
                 }
 
                 results.Add(result);
@@ -241,7 +241,7 @@ internal static class LoadRunner
             WriteThenRead = spec.Id == "write-then-read",
         };
         var recording = await workload.RecordAsync(system, cancellationToken).ConfigureAwait(false);
-        cell.Add(recording.Check(), recording.History);
+        cell.Add(recording.Check(), recording.History, recording.ErrorKinds);
     }
 
     private static async Task<List<CellResult>> RunFailoverAsync(WorkloadSpec spec, int concurrency, HarnessOptions options, IHarnessProgress progress, HarnessRun run, CancellationToken cancellationToken)
@@ -290,15 +290,25 @@ internal static class LoadRunner
             foreach (var recording in done)
             {
                 var cell = new CellAccumulator(spec.Id, concurrency, recording.System);
-                cell.Add(recording.Check(), recording.History);
+                cell.Add(recording.Check(), recording.History, recording.ErrorKinds);
                 var firstWrite = recording.History.Where(e => e.IsWrite && e.Ended >= promotedAt).Select(e => (double?)e.Ended).Min();
                 var result = cell.Result(firstWrite is { } at ? Ms((long)at - promotedAt) : null);
                 if (result.FirstError is { } error)
                 {
-                    progress.Log($"failover, {concurrency} client(s), {result.System}: {result.Errors} failed operation(s); first: {FirstLine(error)}");
+                    progress.Log($"failover, {concurrency} client(s), {result.System}: {result.Errors} failed operation(s) ({result.DescribeErrorKinds()}); first: {FirstLine(error)}");
+                    foreach (var (kind, message) in recording.FirstErrorOfKind)
+                    {
+                        progress.Log($"  first {kind}: {FirstLine(message)}");
+                    }
                 }
 
                 results.Add(result);
+            }
+
+            var failed = results.Where(r => r.Errors > 0).Select(r => $"{r.System}: {r.DescribeErrorKinds()}").ToList();
+            if (failed.Count > 0)
+            {
+                run.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"Failed operations at {concurrency} client(s) per system, by kind: {string.Join("; ", failed)}."));
             }
 
             return results;

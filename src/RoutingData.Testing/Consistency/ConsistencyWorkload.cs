@@ -79,6 +79,8 @@ public sealed class ConsistencyWorkload
         var histories = new List<HistoryEvent>[Sessions];
         var errors = 0;
         string? firstError = null;
+        var errorKinds = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var firstOfKind = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopToken);
         stop.CancelAfter(Duration);
         var startedAt = Stopwatch.GetTimestamp();
@@ -132,6 +134,9 @@ public sealed class ConsistencyWorkload
                     {
                         Interlocked.Increment(ref errors);
                         Interlocked.CompareExchange(ref firstError, e.ToString(), null);
+                        var kind = ConsistencyRecording.KindOf(e);
+                        errorKinds.AddOrUpdate(kind, 1, static (_, n) => n + 1);
+                        firstOfKind.TryAdd(kind, e.Message);
                         if (ErrorPause > TimeSpan.Zero)
                         {
                             try
@@ -156,7 +161,11 @@ public sealed class ConsistencyWorkload
             all.AddRange(history);
         }
 
-        return new ConsistencyRecording(system.Name, all, errors, firstError, startedAt, elapsed);
+        return new ConsistencyRecording(system.Name, all, errors, firstError, startedAt, elapsed)
+        {
+            ErrorKinds = new Dictionary<string, int>(errorKinds, StringComparer.Ordinal),
+            FirstErrorOfKind = new Dictionary<string, string>(firstOfKind, StringComparer.Ordinal),
+        };
     }
 
     private static async Task<HistoryEvent> TimeAsync(int session, bool isWrite, int key, Func<Task<OperationResult>> operation)
