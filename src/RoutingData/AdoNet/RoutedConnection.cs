@@ -305,7 +305,8 @@ public sealed class RoutedConnection : DbConnection
             if (_dataSource.FastPathReroute is { } reroute && !PrimaryWaitStrategy.MustWait(attempt))
             {
                 // The default pipeline acts only before a first attempt that needs a missing primary, and after a failed
-                // attempt it reroutes: otherwise the attempt runs on its own, without the pipeline's context and layers.
+                // attempt (it reroutes, or waits for a primary a read could not be routed without): otherwise the attempt
+                // runs on its own, without the pipeline's context and layers.
                 try
                 {
                     outcome = await RunAttemptAsync(target, operation, behavior, attempt).ConfigureAwait(false);
@@ -317,7 +318,7 @@ public sealed class RoutedConnection : DbConnection
                     outcome = Outcome.FromException<TResult>(e);
                 }
 
-                if (RerouteStrategy.NextCause(outcome.Exception, attempt, reroute) is not null)
+                if (RerouteStrategy.NextCause(outcome.Exception, attempt, reroute) is not null || PrimaryWaitStrategy.WaitsAfter(outcome.Exception, attempt))
                 {
                     attempt.FirstOutcome = outcome;
                     outcome = await RunPipelineAsync(target, operation, behavior, attempt, cancellationToken).ConfigureAwait(false);

@@ -25,4 +25,7 @@ public sealed class NoSuitableHostException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>Gets a value indicating whether the command needed the primary and none was known (a failover's gap).</summary>
+    internal bool NoPrimary { get; init; }
 }

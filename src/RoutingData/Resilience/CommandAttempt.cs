@@ -75,6 +75,9 @@ internal sealed class CommandAttempt
 
     public bool ConnectionLossRetried { get; set; }
 
+    /// <summary>Whether the command already waited for a primary (<see cref="PrimaryWaitStrategy"/>): it waits once.</summary>
+    public bool PrimaryWaited { get; set; }
+
     /// <summary>How many times the command moved because its host could not be reached.</summary>
     public int UnreachableReroutes { get; set; }
 
@@ -134,6 +137,7 @@ internal sealed class CommandAttempt
         StandbyRetried = false;
         ConflictRetried = false;
         ConnectionLossRetried = false;
+        PrimaryWaited = false;
         UnreachableReroutes = 0;
         CancellationToken = default;
         InTransaction = false;

@@ -10,19 +10,51 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         ResilienceContext context,
         TState state)
     {
+        if (!context.Properties.TryGetValue(CommandAttempt.Key, out var attempt))
+        {
+            return callback(context, state);
+        }
+
         // A primary a connection attempt just failed to reach counts as none until a probe sent after that failure answers.
-        if (context.Properties.TryGetValue(CommandAttempt.Key, out var attempt) && MustWait(attempt))
+        if (MustWait(attempt))
         {
             return WaitThenExecuteAsync(callback, context, state, attempt);
         }
 
         // Nearly always: nothing to wait for, and no state machine of its own.
-        return callback(context, state);
+        var pending = callback(context, state);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            return WaitIfNoPrimaryAsync(pending, callback, context, state, attempt);
+        }
+
+        // Read once: a pooled ValueTask may not be consumed twice.
+        var outcome = pending.Result;
+        return WaitsAfter(outcome.Exception, attempt) ? WaitThenExecuteAsync(callback, context, state, attempt) : new ValueTask<Outcome<TResult>>(outcome);
     }
 
     /// <summary>Whether the attempt has not been routed yet, needs the primary, and none is known to be reachable.</summary>
     internal static bool MustWait(CommandAttempt attempt) =>
         !attempt.Routed && attempt.NeedsPrimary && (attempt.Snapshot.Primary is null || attempt.Snapshot.Primary.Host.IsUnreachable);
+
+    /// <summary>
+    /// Whether a command that could not be routed waits for a primary now: a read that only the primary can serve (the
+    /// session's last write has reached no replica yet, or no replica is eligible) while none is known. Only routing
+    /// failed, so nothing of it was sent; it waits once, as a write does before routing.
+    /// </summary>
+    internal static bool WaitsAfter(Exception? error, CommandAttempt attempt) =>
+        error is NoSuitableHostException { NoPrimary: true } && !attempt.Routed && !attempt.PrimaryWaited && !attempt.InTransaction;
+
+    private async ValueTask<Outcome<TResult>> WaitIfNoPrimaryAsync<TResult, TState>(
+        ValueTask<Outcome<TResult>> pending,
+        Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
+        ResilienceContext context,
+        TState state,
+        CommandAttempt attempt)
+    {
+        var outcome = await pending.ConfigureAwait(false);
+        return WaitsAfter(outcome.Exception, attempt) ? await WaitThenExecuteAsync(callback, context, state, attempt).ConfigureAwait(false) : outcome;
+    }
 
     private async ValueTask<Outcome<TResult>> WaitThenExecuteAsync<TResult, TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
@@ -30,6 +62,7 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         TState state,
         CommandAttempt attempt)
     {
+        attempt.PrimaryWaited = true;
         var freshAfter = attempt.Snapshot.Primary?.Host.UnreachableSince ?? 0;
         var dataSource = attempt.Connection.ReplicatedDataSource;
         var maxWait = options.MaxWait ?? dataSource.Options.MaxWaitForPrimary;

@@ -190,5 +190,5 @@ internal sealed class Router(ReplicatedDbOptions options)
     }
 
     private static NoSuitableHostException NoPrimary(ClusterSnapshot snapshot, string what) =>
-        new($"No primary is available for {what}. Hosts: {snapshot.Describe()}");
+        new($"No primary is available for {what}. Hosts: {snapshot.Describe()}") { NoPrimary = true };
 }

@@ -63,6 +63,48 @@ public sealed class PromotionTests : ClusterTestBase
     }
 
     [Fact]
+    public async Task A_read_only_the_primary_can_serve_waits_in_the_gap_for_the_promoted_primary_instead_of_failing()
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        await cluster.Primary.ExecuteAsync("CREATE TABLE t (id int)", _ct);
+        await cluster.WaitForReplicasAsync(cancellationToken: _ct);
+        var (oldPrimary, promoted) = (cluster.Primary, cluster.Replicas[0]);
+
+        // The standby receives the session's write but would replay it only a minute later: no replica has it, so only
+        // the primary can serve the session's next read. (Promotion cuts the delay short and replays everything received.)
+        await promoted.SetReplayDelayAsync(TimeSpan.FromMinutes(1), _ct);
+        await using var dataSource = await CreateDataSourceAsync(cluster, b => b.Options.MaxWaitForPrimary = TimeSpan.FromSeconds(30));
+        var session = new ConsistencySession();
+        await using (var connection = dataSource.CreateConnection(session))
+        {
+            await connection.OpenAsync(_ct);
+            await connection.ExecuteAsync("INSERT INTO t VALUES (1)");
+        }
+
+        // Its position is captured (no capture left pending), and no replica has reached it.
+        Assert.NotNull(await dataSource.ExportSessionAsync(session, _ct));
+        await oldPrimary.KillAsync(_ct);
+        await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.Snapshot.Primary is null), "the data source to know no primary");
+
+        var read = Task.Run(async () =>
+        {
+            await using var connection = dataSource.CreateConnection(session);
+            await connection.OpenAsync(CancellationToken.None);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM t";
+            var count = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
+            return (Count: count, Route: command.LastRoute!.Value);
+        }, CancellationToken.None);
+
+        // Until the standby is promoted the read has nowhere to go: it waits (nothing sent) instead of failing.
+        await cluster.PromoteAsync(promoted, _ct);
+        var (count, route) = await read;
+        Assert.Equal(1, count);
+        Assert.Equal(HostRole.Primary, route.Role);
+        Assert.EndsWith($":{promoted.Port}", route.Host, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_traffic_a_lost_primary_switches_the_monitor_to_the_failover_cadence_until_the_promoted_one_is_found()
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
