@@ -6,8 +6,8 @@ namespace RoutingData.Benchmarks;
 
 /// <summary>
 /// Raw Npgsql and routed commands on the same replica, so that both see the same machine: open, <c>SELECT 1</c>, close
-/// (sessions off and on), <c>SELECT 1</c> on an open connection (async and sync), and raw <see cref="NpgsqlBatch"/> against
-/// raw <see cref="NpgsqlCommand"/> as a control. Each pair is timed interleaved (operation by operation) and in alternating
+/// (sessions off and on), Npgsql multi-host's open, <c>SELECT 1</c>, close (<c>PreferStandby</c>), <c>SELECT 1</c> on an open
+/// connection (async and sync), and raw <see cref="NpgsqlBatch"/> against raw <see cref="NpgsqlCommand"/> as a control. Each pair is timed interleaved (operation by operation) and in alternating
 /// rounds of 1,000 operations; prints µs, client CPU, bytes and collections per operation and both routed/raw ratios. Also a CPU profile target:
 /// <c>dotnet-trace collect --profile dotnet-sampled-thread-time -- dotnet tests/RoutingData.Benchmarks/bin/Release/net10.0/RoutingData.Benchmarks.dll open-close 20 "sessions on: open"</c> (the last argument keeps only the variants whose name contains it).
 /// </summary>
@@ -25,6 +25,12 @@ internal static class OpenCloseProfile
         await using var sessions = new ReplicatedDataSourceBuilder(cluster.ConnectionString).Build();
         await sessions.WaitForTopologyAsync();
         await using var raw = NpgsqlDataSource.Create(cluster.Replicas[0].ConnectionString);
+
+        // Npgsql multi-host as its documentation suggests for read scale-out; with one standby, PreferStandby reads land on
+        // the same replica as the others.
+        var multiHostBuilder = new NpgsqlDataSourceBuilder(cluster.ConnectionString);
+        multiHostBuilder.ConnectionStringBuilder.LoadBalanceHosts = true;
+        await using var multiHost = multiHostBuilder.BuildMultiHost();
 
         // Every sweep of the variants starts on fresh server backends (pools cleared, connections reopened): which backend
         // process a pool's connection lands on, and the core it shares, would otherwise bias a whole run one way.
@@ -60,6 +66,14 @@ internal static class OpenCloseProfile
             await command.ExecuteScalarAsync();
         }
 
+        async Task OpenCloseMultiHost()
+        {
+            await using var connection = await multiHost.OpenConnectionAsync(TargetSessionAttributes.PreferStandby);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync();
+        }
+
         async Task OpenCloseBatch(NpgsqlDataSource source)
         {
             await using var connection = await source.OpenConnectionAsync();
@@ -75,6 +89,8 @@ internal static class OpenCloseProfile
             ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
             ("routed, sessions on: open, SELECT 1, close", () => OpenClose(sessions)),
             ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
+            ("Npgsql multi-host, PreferStandby: open, SELECT 1, close", () => OpenCloseMultiHost()),
+            ("raw Npgsql: open, SELECT 1, close", () => OpenClose(raw)),
             ("control: raw Npgsql batch: open, SELECT 1, close", () => OpenCloseBatch(raw)),
             ("raw Npgsql: SELECT 1 on an open connection", () => rawCommand.ExecuteScalarAsync()),
             ("routed, sessions on: SELECT 1 on an open connection", () => routedCommand.ExecuteScalarAsync()),
@@ -86,6 +102,14 @@ internal static class OpenCloseProfile
         {
             // A profile of one variant: the others would blur it.
             variants = Array.FindAll(variants, v => v.Name.Contains(only, StringComparison.Ordinal));
+        }
+
+        await using (var probe = await multiHost.OpenConnectionAsync(TargetSessionAttributes.PreferStandby))
+        {
+            if (probe.Port != cluster.Replicas[0].Port)
+            {
+                throw new InvalidOperationException($"Multi-host PreferStandby opened port {probe.Port}, not the replica's {cluster.Replicas[0].Port}.");
+            }
         }
 
         if (routedCommand.ExecuteScalar() is not 1 || routedCommand.LastRoute?.Role != HostRole.Replica)

@@ -1066,9 +1066,25 @@ public sealed class RoutedConnection : DbConnection
             snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, readOnly && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
         }
 
-        var decision = readOnly && !_pinnedToPrimary
-            ? RouteReadOnlyTransaction(snapshot, readPreference)
-            : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
+        RoutingDecision decision;
+        try
+        {
+            decision = readOnly && !_pinnedToPrimary
+                ? RouteReadOnlyTransaction(snapshot, readPreference)
+                : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
+        }
+        catch (NoSuitableHostException e) when (e.NoPrimary && readOnly && !_pinnedToPrimary && _dataSource.Options.MaxWaitForPrimary > TimeSpan.Zero)
+        {
+            // Only the primary can serve it (the session's last write has reached no replica yet, or none is eligible) and a
+            // failover is in progress: wait for the promoted primary, as a read does, then route it again.
+            snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
+            if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
+            {
+                snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, isRead: true, async, cancellationToken).ConfigureAwait(false);
+            }
+
+            decision = RouteReadOnlyTransaction(snapshot, readPreference);
+        }
 
         if (decision.Host is null)
         {

@@ -62,8 +62,10 @@ public sealed class PromotionTests : ClusterTestBase
         _ = other;
     }
 
-    [Fact]
-    public async Task A_read_only_the_primary_can_serve_waits_in_the_gap_for_the_promoted_primary_instead_of_failing()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_read_only_the_primary_can_serve_waits_in_the_gap_for_the_promoted_primary_instead_of_failing(bool readOnlyTransaction)
     {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
         await cluster.Primary.ExecuteAsync("CREATE TABLE t (id int)", _ct);
@@ -90,8 +92,10 @@ public sealed class PromotionTests : ClusterTestBase
         {
             await using var connection = dataSource.CreateConnection(session);
             await connection.OpenAsync(CancellationToken.None);
+            await using var transaction = readOnlyTransaction ? await connection.BeginReadOnlyTransactionAsync(cancellationToken: CancellationToken.None) : null;
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT count(*) FROM t";
+            command.Transaction = transaction;
             var count = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
             return (Count: count, Route: command.LastRoute!.Value);
         }, CancellationToken.None);
