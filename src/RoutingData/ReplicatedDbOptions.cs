@@ -107,9 +107,10 @@ public sealed class ReplicatedDbOptions
 
     /// <summary>
     /// Gets or sets how long a write (or a transaction, a pinned connection's command, or a read only the primary can
-    /// serve: the session's last write has reached no replica yet, or no replica is eligible) waits for a primary when
-    /// none is known — during a failover — before it fails with <see cref="NoSuitableHostException"/>. It only waits
-    /// while nothing of it has been sent. <see cref="TimeSpan.Zero"/> fails at once.
+    /// serve: the session's last write has reached no replica yet, or no replica is eligible and
+    /// <see cref="FallbackToPrimary"/> is on) waits for a primary when none is known — during a failover — before it
+    /// fails with <see cref="NoSuitableHostException"/>. It only waits while nothing of it has been sent.
+    /// <see cref="TimeSpan.Zero"/> fails at once.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan MaxWaitForPrimary { get; set; } = TimeSpan.FromSeconds(5);

@@ -318,7 +318,7 @@ public sealed class RoutedConnection : DbConnection
                     outcome = Outcome.FromException<TResult>(e);
                 }
 
-                if (RerouteStrategy.NextCause(outcome.Exception, attempt, reroute) is not null || PrimaryWaitStrategy.WaitsAfter(outcome.Exception, attempt))
+                if (RerouteStrategy.NextCause(outcome.Exception, attempt, reroute) is not null || PrimaryWaitStrategy.WaitsAfter(outcome.Exception, attempt, _dataSource.Options.MaxWaitForPrimary))
                 {
                     attempt.FirstOutcome = outcome;
                     outcome = await RunPipelineAsync(target, operation, behavior, attempt, cancellationToken).ConfigureAwait(false);
@@ -1075,7 +1075,7 @@ public sealed class RoutedConnection : DbConnection
         }
         catch (NoSuitableHostException e) when (e.NoPrimary && readOnly && !_pinnedToPrimary && _dataSource.Options.MaxWaitForPrimary > TimeSpan.Zero)
         {
-            // Only the primary can serve it (the session's last write has reached no replica yet, or none is eligible) and a
+            // Only the primary can serve it (the session's last write has reached no replica yet, or none is eligible and FallbackToPrimary is on) and a
             // failover is in progress: wait for the promoted primary, as a read does, then route it again.
             snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
             if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))

@@ -16,12 +16,13 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         }
 
         // A primary a connection attempt just failed to reach counts as none until a probe sent after that failure answers.
-        if (MustWait(attempt))
+        // Not while a first attempt's outcome waits to be replayed: that attempt ran, and the outcome decides.
+        if (attempt.FirstOutcome is null && MustWait(attempt))
         {
             return WaitThenExecuteAsync(callback, context, state, attempt);
         }
 
-        // Nearly always: nothing to wait for, and no state machine of its own.
+        // Nearly always: nothing to wait for, and no state machine of its own unless the attempt completes later.
         var pending = callback(context, state);
         if (!pending.IsCompletedSuccessfully)
         {
@@ -30,7 +31,7 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
 
         // Read once: a pooled ValueTask may not be consumed twice.
         var outcome = pending.Result;
-        return WaitsAfter(outcome.Exception, attempt) ? WaitThenExecuteAsync(callback, context, state, attempt) : new ValueTask<Outcome<TResult>>(outcome);
+        return WaitsAfter(outcome.Exception, attempt, MaxWait(attempt)) ? WaitThenExecuteAsync(callback, context, state, attempt) : new ValueTask<Outcome<TResult>>(outcome);
     }
 
     /// <summary>Whether the attempt has not been routed yet, needs the primary, and none is known to be reachable.</summary>
@@ -39,12 +40,15 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
 
     /// <summary>
     /// Whether a command that could not be routed waits for a primary now: a read that only the primary can serve (the
-    /// session's last write has reached no replica yet, or no replica is eligible) while none is known. Only routing
+    /// session's last write has reached no replica yet, or no replica is eligible and FallbackToPrimary is on) while none is known. Only routing
     /// failed, so nothing of it was sent; it waits once, as a write does before routing.
     /// </summary>
-    internal static bool WaitsAfter(Exception? error, CommandAttempt attempt) =>
-        error is NoSuitableHostException { NoPrimary: true } && !attempt.Routed && !attempt.PrimaryWaited && !attempt.InTransaction;
+    internal static bool WaitsAfter(Exception? error, CommandAttempt attempt, TimeSpan maxWait) =>
+        error is NoSuitableHostException { NoPrimary: true } && !attempt.Routed && !attempt.PrimaryWaited && !attempt.InTransaction && maxWait > TimeSpan.Zero;
 
+    private TimeSpan MaxWait(CommandAttempt attempt) => options.MaxWait ?? attempt.Connection.ReplicatedDataSource.Options.MaxWaitForPrimary;
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))] // Once per command of a custom pipeline that completes later.
     private async ValueTask<Outcome<TResult>> WaitIfNoPrimaryAsync<TResult, TState>(
         ValueTask<Outcome<TResult>> pending,
         Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
@@ -53,7 +57,7 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         CommandAttempt attempt)
     {
         var outcome = await pending.ConfigureAwait(false);
-        return WaitsAfter(outcome.Exception, attempt) ? await WaitThenExecuteAsync(callback, context, state, attempt).ConfigureAwait(false) : outcome;
+        return WaitsAfter(outcome.Exception, attempt, MaxWait(attempt)) ? await WaitThenExecuteAsync(callback, context, state, attempt).ConfigureAwait(false) : outcome;
     }
 
     private async ValueTask<Outcome<TResult>> WaitThenExecuteAsync<TResult, TState>(
@@ -65,7 +69,7 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         attempt.PrimaryWaited = true;
         var freshAfter = attempt.Snapshot.Primary?.Host.UnreachableSince ?? 0;
         var dataSource = attempt.Connection.ReplicatedDataSource;
-        var maxWait = options.MaxWait ?? dataSource.Options.MaxWaitForPrimary;
+        var maxWait = MaxWait(attempt);
         if (maxWait > TimeSpan.Zero)
         {
             try
