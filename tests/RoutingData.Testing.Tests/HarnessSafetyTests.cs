@@ -180,7 +180,8 @@ public sealed class HarnessSafetyTests : ClusterTestBase
         var folder = TempFolder();
         try
         {
-            var port = UnissuedFreePort();
+            var (port, shared) = UnissuedFreePort();
+            using var sharedLock = shared;
             var lockFile = Path.Combine(folder, $"{port}.lock");
 
             // Another process (flock(1), the same flock(2) lock .NET takes for FileShare.None) holds the port's lock;
@@ -207,7 +208,8 @@ public sealed class HarnessSafetyTests : ClusterTestBase
         var folder = TempFolder();
         try
         {
-            var port = UnissuedFreePort();
+            var (port, shared) = UnissuedFreePort();
+            using var sharedLock = shared;
             using (var listener = new TcpListener(IPAddress.Loopback, port))
             {
                 listener.Start();
@@ -298,9 +300,13 @@ public sealed class HarnessSafetyTests : ClusterTestBase
         return folder;
     }
 
-    /// <summary>A port in the preferred range that this process never handed out and that is free right now.</summary>
-    private static int UnissuedFreePort()
+    /// <summary>
+    /// A port in the preferred range that this process never handed out and that is free right now, with its lock in the
+    /// shared lock folder held: no cluster of this or another test process takes it while the test uses it.
+    /// </summary>
+    private static (int Port, FileStream SharedLock) UnissuedFreePort()
     {
+        FreePorts.EnsureLockFolder(FreePorts.LockFolder);
         for (var attempt = 0; attempt < 1000; attempt++)
         {
             var port = Random.Shared.Next(FreePorts.PreferredLow, FreePorts.PreferredHigh + 1);
@@ -309,15 +315,22 @@ public sealed class HarnessSafetyTests : ClusterTestBase
                 continue;
             }
 
+            FileStream? sharedLock = null;
             try
             {
+                sharedLock = new FileStream(Path.Combine(FreePorts.LockFolder, $"{port}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
                 using var listener = new TcpListener(IPAddress.Loopback, port);
                 listener.Start();
-                return port;
+                (var taken, sharedLock) = (sharedLock, null);
+                return (port, taken);
             }
-            catch (SocketException)
+            catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
             {
-                // In use; try another.
+                // In use, or locked by another run; try another.
+            }
+            finally
+            {
+                sharedLock?.Dispose();
             }
         }
 

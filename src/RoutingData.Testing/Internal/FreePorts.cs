@@ -178,7 +178,7 @@ internal static class FreePorts
         }
     }
 
-    private static void EnsureLockFolder(string lockFolder)
+    internal static void EnsureLockFolder(string lockFolder)
     {
         if (Directory.Exists(lockFolder))
         {
