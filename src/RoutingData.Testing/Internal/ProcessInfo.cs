@@ -244,12 +244,13 @@ internal static class ProcessInfo
     /// </summary>
     public static async Task WaitUntilDeadAsync(List<(int Pid, long? StartTime)> victims, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        static bool Running((int Pid, long? StartTime) v) => v.StartTime is { } started && IsRunning(v.Pid, started);
         var deadline = System.Diagnostics.Stopwatch.StartNew();
-        while (victims.Exists(v => v.StartTime is { } started && IsRunning(v.Pid, started)))
+        while (victims.Exists(Running))
         {
             if (deadline.Elapsed > timeout)
             {
-                var left = victims.FindAll(v => v.StartTime is { } started && IsRunning(v.Pid, started)).ConvertAll(v => v.Pid);
+                var left = victims.FindAll(Running).ConvertAll(v => v.Pid);
                 throw new TimeoutException($"Processes {string.Join(", ", left)} still run {timeout.TotalSeconds:0} s after SIGKILL.");
             }
 

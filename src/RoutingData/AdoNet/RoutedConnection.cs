@@ -1061,29 +1061,28 @@ public sealed class RoutedConnection : DbConnection
             snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
         }
 
-        if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
-        {
-            snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, readOnly && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
-        }
-
         RoutingDecision decision;
-        try
+        for (var waitedForPrimary = false; ; waitedForPrimary = true)
         {
-            decision = readOnly && !_pinnedToPrimary
-                ? RouteReadOnlyTransaction(snapshot, readPreference)
-                : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
-        }
-        catch (NoSuitableHostException e) when (e.NoPrimary && readOnly && !_pinnedToPrimary && _dataSource.Options.MaxWaitForPrimary > TimeSpan.Zero)
-        {
-            // Only the primary can serve it (the session's last write has reached no replica yet, or none is eligible and FallbackToPrimary is on) and a
-            // failover is in progress: wait for the promoted primary, as a read does, then route it again.
-            snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
             if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
             {
-                snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, isRead: true, async, cancellationToken).ConfigureAwait(false);
+                snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, readOnly && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
             }
 
-            decision = RouteReadOnlyTransaction(snapshot, readPreference);
+            try
+            {
+                decision = readOnly && !_pinnedToPrimary
+                    ? RouteReadOnlyTransaction(snapshot, readPreference)
+                    : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
+                break;
+            }
+            catch (NoSuitableHostException e) when (e.NoPrimary && readOnly && !_pinnedToPrimary && !waitedForPrimary && _dataSource.Options.MaxWaitForPrimary > TimeSpan.Zero)
+            {
+                // Only the primary can serve the read-only transaction (the session's last write has reached no replica
+                // yet, or none is eligible and FallbackToPrimary is on) and a failover is in progress: wait for the
+                // promoted primary, as a read does, then route it again.
+                snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         if (decision.Host is null)

@@ -40,8 +40,8 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
 
     /// <summary>
     /// Whether a command that could not be routed waits for a primary now: a read that only the primary can serve (the
-    /// session's last write has reached no replica yet, or no replica is eligible and FallbackToPrimary is on) while none is known. Only routing
-    /// failed, so nothing of it was sent; it waits once, as a write does before routing.
+    /// session's last write has reached no replica yet, or no replica is eligible and FallbackToPrimary is on) while
+    /// none is known. Only routing failed, so nothing of it was sent; it waits once, as a write does before routing.
     /// </summary>
     internal static bool WaitsAfter(Exception? error, CommandAttempt attempt, TimeSpan maxWait) =>
         error is NoSuitableHostException { NoPrimary: true } && !attempt.Routed && !attempt.PrimaryWaited && !attempt.InTransaction && maxWait > TimeSpan.Zero;
