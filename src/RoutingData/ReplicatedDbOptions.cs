@@ -109,7 +109,8 @@ public sealed class ReplicatedDbOptions
     /// Gets or sets how long a write (or a transaction, a pinned connection's command, or a read only the primary can
     /// serve: the session's last write has reached no replica yet, or no replica is eligible and
     /// <see cref="FallbackToPrimary"/> is on) waits for a primary when none is known — during a failover — before it
-    /// fails with <see cref="NoSuitableHostException"/>. It only waits while nothing of it has been sent.
+    /// fails with <see cref="NoSuitableHostException"/>; such a read stops waiting as soon as a replica is known to have
+    /// the session's position. It only waits while nothing of it has been sent.
     /// <see cref="TimeSpan.Zero"/> fails at once.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>

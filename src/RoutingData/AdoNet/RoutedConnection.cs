@@ -644,6 +644,7 @@ public sealed class RoutedConnection : DbConnection
 
         attempt.Position = position;
         var minLsn = position.MinLsn;
+        attempt.PositionResolved = true;
         var decision = Decide(snapshot, classification, attempt.CommandPreference, position, out var notCaughtUp);
         if (notCaughtUp)
         {
@@ -1062,7 +1063,9 @@ public sealed class RoutedConnection : DbConnection
         }
 
         RoutingDecision decision;
-        for (var waitedForPrimary = false; ; waitedForPrimary = true)
+        var maxWait = _dataSource.Options.MaxWaitForPrimary;
+        var (waitStartedAt, freshAfter) = (0L, 0L);
+        while (true)
         {
             if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
             {
@@ -1076,12 +1079,21 @@ public sealed class RoutedConnection : DbConnection
                     : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
                 break;
             }
-            catch (NoSuitableHostException e) when (e.NoPrimary && readOnly && !_pinnedToPrimary && !waitedForPrimary && _dataSource.Options.MaxWaitForPrimary > TimeSpan.Zero)
+            catch (NoSuitableHostException e) when (e.NoPrimary && readOnly && !_pinnedToPrimary && maxWait > TimeSpan.Zero
+                && (waitStartedAt == 0 || _dataSource.TimeProvider.GetElapsedTime(waitStartedAt) < maxWait))
             {
                 // Only the primary can serve the read-only transaction (the session's last write has reached no replica
-                // yet, or none is eligible and FallbackToPrimary is on) and a failover is in progress: wait for the
-                // promoted primary, as a read does, then route it again.
-                snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
+                // yet, or none is eligible and FallbackToPrimary is on) and a failover is in progress: as a read does,
+                // wait for the promoted primary or for a replica that has the session's position, then route it again.
+                waitStartedAt = waitStartedAt == 0 ? _dataSource.TimeProvider.GetTimestamp() : waitStartedAt;
+                var replicaMinLsn = (readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference) == RoutingData.ReadPreference.Primary
+                    ? ulong.MaxValue
+                    : ReadYourWritesPosition(snapshot).MinLsn;
+                var left = maxWait - _dataSource.TimeProvider.GetElapsedTime(waitStartedAt);
+                snapshot = await monitor.WaitForPrimaryAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, freshAfter, replicaMinLsn, async, cancellationToken).ConfigureAwait(false);
+
+                // Should routing find neither again, the next wait is for a later probe round.
+                freshAfter = monitor.PublishedRoundStartedAt;
             }
         }
 

@@ -42,6 +42,19 @@ internal sealed class CommandAttempt
     /// <summary>The session's position when the command was routed.</summary>
     public SessionPosition Position { get; set; }
 
+    /// <summary>Whether <see cref="Position"/> was resolved: the first routing got as far as choosing a host.</summary>
+    public bool PositionResolved { get; set; }
+
+    /// <summary>
+    /// The position a replica must be known to have replayed to serve this read in the primary's place; <see cref="ulong.MaxValue"/>
+    /// when only the primary can serve it (a write, a read on the primary by preference or pinning, a pending position)
+    /// or when routing failed before the session's position was resolved.
+    /// </summary>
+    public ulong ReplicaMinLsn =>
+        PositionResolved && !NeedsPrimary && !InTransaction && RoutingRules.EffectivePreference(Classification, CommandPreference, Connection) != ReadPreference.Primary
+            ? Position.MinLsn
+            : ulong.MaxValue;
+
     /// <summary>Where the next attempt runs; valid once <see cref="Routed"/> is set.</summary>
     public RoutingDecision Decision { get; set; }
 
@@ -126,6 +139,7 @@ internal sealed class CommandAttempt
         Snapshot = null!;
         Session = null;
         Position = default;
+        PositionResolved = false;
         Decision = default;
         Routed = false;
         RequiredReplayLsn = 0;

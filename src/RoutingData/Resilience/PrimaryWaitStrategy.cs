@@ -60,6 +60,12 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         return WaitsAfter(outcome.Exception, attempt, MaxWait(attempt)) ? await WaitThenExecuteAsync(callback, context, state, attempt).ConfigureAwait(false) : outcome;
     }
 
+    /// <summary>
+    /// Waits for a primary, then runs the attempt again (routing it from the top). A read that only the primary could
+    /// serve also ends its wait when a replica becomes known to have its session's position (the session's last write
+    /// had reached it after all, or it became eligible again), and waits again, within the same bound, if routing still
+    /// finds neither: in a failover's gap such a read is served as soon as either can take it.
+    /// </summary>
     private async ValueTask<Outcome<TResult>> WaitThenExecuteAsync<TResult, TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback,
         ResilienceContext context,
@@ -69,21 +75,44 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         attempt.PrimaryWaited = true;
         var freshAfter = attempt.Snapshot.Primary?.Host.UnreachableSince ?? 0;
         var dataSource = attempt.Connection.ReplicatedDataSource;
+        var monitor = dataSource.Monitor;
         var maxWait = MaxWait(attempt);
-        if (maxWait > TimeSpan.Zero)
+        if (maxWait <= TimeSpan.Zero)
         {
+            return await callback(context, state).ConfigureAwait(false);
+        }
+
+        var startedAt = dataSource.TimeProvider.GetTimestamp();
+        while (true)
+        {
+            var replicaMinLsn = attempt.ReplicaMinLsn;
+            var waitStartedAt = dataSource.TimeProvider.GetTimestamp();
             try
             {
-                var startedAt = dataSource.TimeProvider.GetTimestamp();
-                attempt.Snapshot = await dataSource.Monitor.WaitForPrimaryAsync(maxWait, freshAfter, attempt.Async, context.CancellationToken).ConfigureAwait(false);
-                RoutingDiagnostics.RecordPrimaryWait(attempt.Snapshot.Primary is not null, dataSource.TimeProvider.GetElapsedTime(startedAt));
+                var left = maxWait - dataSource.TimeProvider.GetElapsedTime(startedAt);
+                attempt.Snapshot = await monitor.WaitForPrimaryAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, freshAfter, replicaMinLsn, attempt.Async, context.CancellationToken).ConfigureAwait(false);
             }
             catch (Exception e)
             {
                 return Outcome.FromException<TResult>(e);
             }
-        }
 
-        return await callback(context, state).ConfigureAwait(false);
+            RoutingDiagnostics.RecordPrimaryWait(dataSource.TimeProvider.GetElapsedTime(startedAt) < maxWait, dataSource.TimeProvider.GetElapsedTime(waitStartedAt));
+            var routedAfter = monitor.PublishedRoundStartedAt;
+            var outcome = await callback(context, state).ConfigureAwait(false);
+            if (attempt.Snapshot.Primary is null
+                && replicaMinLsn != ulong.MaxValue
+                && dataSource.TimeProvider.GetElapsedTime(startedAt) < maxWait
+                && outcome.Exception is NoSuitableHostException { NoPrimary: true }
+                && !attempt.Routed)
+            {
+                // Woken by a replica, yet routing found neither it nor a primary (another replica's position, a backoff):
+                // wait for a later probe round, within what is left of the bound. Nothing was sent.
+                freshAfter = Math.Max(freshAfter, routedAfter);
+                continue;
+            }
+
+            return outcome;
+        }
     }
 }

@@ -116,7 +116,20 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
     /// <param name="freshAfter">A <see cref="TimeProvider"/> timestamp: only a probe round that started later counts (0: any).</param>
     /// <param name="async">Whether to wait asynchronously.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    public async ValueTask<ClusterSnapshot> WaitForPrimaryAsync(TimeSpan timeout, long freshAfter, bool async, CancellationToken cancellationToken)
+    public ValueTask<ClusterSnapshot> WaitForPrimaryAsync(TimeSpan timeout, long freshAfter, bool async, CancellationToken cancellationToken) =>
+        WaitForPrimaryAsync(timeout, freshAfter, ulong.MaxValue, async, cancellationToken);
+
+    /// <summary>
+    /// Waits (bounded) until a snapshot has a primary or, for a read the primary was to serve, an eligible replica known
+    /// to have replayed <paramref name="replicaMinLsn"/>; probes at the failover cadence meanwhile and returns the newest
+    /// snapshot either way.
+    /// </summary>
+    /// <param name="timeout">How long to wait at most.</param>
+    /// <param name="freshAfter">A <see cref="TimeProvider"/> timestamp: only a probe round that started later counts (0: any).</param>
+    /// <param name="replicaMinLsn">The position a replica must have to end the wait; <see cref="ulong.MaxValue"/>: only a primary ends it.</param>
+    /// <param name="async">Whether to wait asynchronously.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async ValueTask<ClusterSnapshot> WaitForPrimaryAsync(TimeSpan timeout, long freshAfter, ulong replicaMinLsn, bool async, CancellationToken cancellationToken)
     {
         var deadline = _timeProvider.GetTimestamp() + (long)(timeout.TotalSeconds * _timeProvider.TimestampFrequency);
         while (true)
@@ -124,7 +137,7 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
             var published = Volatile.Read(ref _published).Task;
             var snapshot = _snapshot;
             var left = deadline - _timeProvider.GetTimestamp();
-            if ((snapshot.Primary is not null && snapshot.Fault is null && Volatile.Read(ref _publishedRoundStartedAt) > freshAfter) || left <= 0)
+            if ((snapshot.Fault is null && Volatile.Read(ref _publishedRoundStartedAt) > freshAfter && (snapshot.Primary is not null || HasReplicaAt(snapshot, replicaMinLsn))) || left <= 0)
             {
                 return snapshot;
             }
@@ -147,6 +160,27 @@ internal sealed partial class ClusterMonitor : IAsyncDisposable
             {
             }
         }
+    }
+
+    /// <summary>The start (a <see cref="TimeProvider"/> timestamp) of the probe round behind the current snapshot.</summary>
+    public long PublishedRoundStartedAt => Volatile.Read(ref _publishedRoundStartedAt);
+
+    private static bool HasReplicaAt(ClusterSnapshot snapshot, ulong minLsn)
+    {
+        if (minLsn == ulong.MaxValue)
+        {
+            return false;
+        }
+
+        foreach (var replica in snapshot.EligibleReplicas)
+        {
+            if (Routing.ReplicaSelector.IsCandidate(replica, null, minLsn))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Called (on the monitor's loop) when the servers' default <c>standard_conforming_strings</c> changes; the argument is the new value.</summary>

@@ -67,15 +67,60 @@ public sealed class PromotionTests : ClusterTestBase
     [InlineData(true)]
     public async Task A_read_only_the_primary_can_serve_waits_in_the_gap_for_the_promoted_primary_instead_of_failing(bool readOnlyTransaction)
     {
+        var gap = await StartGapAsync(TimeSpan.FromSeconds(30));
+        await using var dataSource = gap.DataSource;
+        var read = gap.StartRead(readOnlyTransaction);
+
+        // Until the standby is promoted the read has nowhere to go: it waits (nothing sent) instead of failing. Promotion
+        // replays the write first, so the read may be served by the node while it is still a replica, or once it is the
+        // primary: either way by the promoted node, with the session's write.
+        await gap.Cluster.PromoteAsync(gap.Standby, _ct);
+        var (count, route) = await read;
+        Assert.Equal(1, count);
+        Assert.EndsWith($":{gap.Standby.Port}", route.Host, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_read_waiting_in_the_gap_is_served_by_a_replica_as_soon_as_it_replays_the_sessions_write(bool readOnlyTransaction)
+    {
+        // A wait for the primary far longer than the test's deadline below: the read completes only if the replica ends it.
+        var gap = await StartGapAsync(TimeSpan.FromMinutes(10));
+        await using var dataSource = gap.DataSource;
+        var read = gap.StartRead(readOnlyTransaction);
+
+        // Two probe rounds after the read started, it is still waiting: neither a primary nor a replica can serve it.
+        await gap.ReadOpened;
+        var roundsAfter = dataSource.Monitor.PublishedRoundStartedAt;
+        await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.PublishedRoundStartedAt > roundsAfter), "a probe round after the read started");
+        roundsAfter = dataSource.Monitor.PublishedRoundStartedAt;
+        await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.PublishedRoundStartedAt > roundsAfter), "a second probe round after the read started");
+        Assert.False(read.IsCompleted, "The read should wait in the gap, not fail.");
+
+        // The standby replays the write. Nobody is promoted: the replica that now has the session's position serves the read.
+        await gap.Standby.SetReplayDelayAsync(TimeSpan.Zero, _ct);
+        await WaitUntilAsync(() => Task.FromResult(read.IsCompleted), "the read to be served by the replica");
+        var (count, route) = await read;
+        Assert.Equal(1, count);
+        Assert.Equal(HostRole.Replica, route.Role);
+        Assert.EndsWith($":{gap.Standby.Port}", route.Host, StringComparison.Ordinal);
+        Assert.Null(dataSource.Monitor.Snapshot.Primary);
+    }
+
+    /// <summary>
+    /// A failover's gap that only the primary could serve a session's read in: the standby received the session's write
+    /// but holds its replay back a minute (promotion cuts the delay short and replays everything received), the write's
+    /// position is captured, and the primary is killed; returns once the data source knows no primary.
+    /// </summary>
+    private async Task<FailoverGap> StartGapAsync(TimeSpan maxWaitForPrimary)
+    {
         var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
         await cluster.Primary.ExecuteAsync("CREATE TABLE t (id int)", _ct);
         await cluster.WaitForReplicasAsync(cancellationToken: _ct);
-        var (oldPrimary, promoted) = (cluster.Primary, cluster.Replicas[0]);
-
-        // The standby receives the session's write but would replay it only a minute later: no replica has it, so only
-        // the primary can serve the session's next read. (Promotion cuts the delay short and replays everything received.)
-        await promoted.SetReplayDelayAsync(TimeSpan.FromMinutes(1), _ct);
-        await using var dataSource = await CreateDataSourceAsync(cluster, b => b.Options.MaxWaitForPrimary = TimeSpan.FromSeconds(30));
+        var (oldPrimary, standby) = (cluster.Primary, cluster.Replicas[0]);
+        await standby.SetReplayDelayAsync(TimeSpan.FromMinutes(1), _ct);
+        var dataSource = await CreateDataSourceAsync(cluster, b => b.Options.MaxWaitForPrimary = maxWaitForPrimary);
         var session = new ConsistencySession();
         await using (var connection = dataSource.CreateConnection(session))
         {
@@ -87,25 +132,35 @@ public sealed class PromotionTests : ClusterTestBase
         Assert.NotNull(await dataSource.ExportSessionAsync(session, _ct));
         await oldPrimary.KillAsync(_ct);
         await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.Snapshot.Primary is null), "the data source to know no primary");
+        return new FailoverGap(cluster, standby, dataSource, session);
+    }
 
-        var read = Task.Run(async () =>
+    private sealed class FailoverGap(PostgresCluster cluster, PostgresNode standby, ReplicatedDataSource dataSource, ConsistencySession session)
+    {
+        private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public PostgresCluster Cluster => cluster;
+
+        public PostgresNode Standby => standby;
+
+        public ReplicatedDataSource DataSource => dataSource;
+
+        /// <summary>Completes once the read's connection is open, just before it is routed.</summary>
+        public Task ReadOpened => _opened.Task;
+
+        /// <summary>The session's read of its write, as a command or in a read-only transaction.</summary>
+        public Task<(long Count, RouteInfo Route)> StartRead(bool readOnlyTransaction) => Task.Run(async () =>
         {
             await using var connection = dataSource.CreateConnection(session);
             await connection.OpenAsync(CancellationToken.None);
+            _opened.SetResult();
             await using var transaction = readOnlyTransaction ? await connection.BeginReadOnlyTransactionAsync(cancellationToken: CancellationToken.None) : null;
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT count(*) FROM t";
             command.Transaction = transaction;
             var count = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
-            return (Count: count, Route: command.LastRoute!.Value);
+            return (count, command.LastRoute!.Value);
         }, CancellationToken.None);
-
-        // Until the standby is promoted the read has nowhere to go: it waits (nothing sent) instead of failing.
-        await cluster.PromoteAsync(promoted, _ct);
-        var (count, route) = await read;
-        Assert.Equal(1, count);
-        Assert.Equal(HostRole.Primary, route.Role);
-        Assert.EndsWith($":{promoted.Port}", route.Host, StringComparison.Ordinal);
     }
 
     [Fact]
