@@ -795,6 +795,13 @@ public sealed class RoutedConnection : DbConnection
         var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
         if (position.MinLsn == ulong.MaxValue && preference != RoutingData.ReadPreference.Primary)
         {
+            if (preference == RoutingData.ReadPreference.Replica)
+            {
+                // Not the primary for a replica-only read: its position is unknown until that reader closes. Nothing was sent.
+                throw new ReplicaNotCaughtUpException(
+                    $"A read with read preference Replica cannot be shown to see the session's command on the primary whose results are still being read: its WAL position is known only once its reader closes. Close that reader first, or read with another preference. ({classification.Reason})");
+            }
+
             // The position of the session's last command on the primary is not captured yet: only the primary has it for sure.
             return Router.RouteWrite(snapshot, RoutingReason.PositionPending, classification.Reason);
         }

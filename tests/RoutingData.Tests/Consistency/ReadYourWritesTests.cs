@@ -94,6 +94,36 @@ public sealed class ReadYourWritesTests : ClusterTestBase
         Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
     }
 
+    [Fact]
+    public async Task A_replica_only_read_while_the_sessions_reader_on_the_primary_is_open_throws_instead_of_reading_the_primary()
+    {
+        var (_, dataSource) = await LaggingClusterAsync(TimeSpan.FromSeconds(30));
+        await using var _ = dataSource;
+        var session = new ConsistencySession();
+        await using var writer = dataSource.CreateConnection(session);
+        await writer.OpenAsync(_ct);
+        await using var insert = writer.CreateCommand();
+        insert.CommandText = "INSERT INTO kv VALUES (9, 'open') RETURNING v";
+
+        // Until this reader closes, the session's position is unknown: what it wrote may have committed meanwhile.
+        await using var reader = await insert.ExecuteReaderAsync(_ct);
+        Assert.True(await reader.ReadAsync(_ct));
+
+        await using var other = dataSource.CreateConnection(session);
+        await other.OpenAsync(_ct);
+        await using var read = other.CreateCommand();
+        read.CommandText = "SELECT v FROM kv WHERE k = 9";
+        read.ReadPreference = ReadPreference.Replica;
+        var error = await Assert.ThrowsAsync<ReplicaNotCaughtUpException>(() => read.ExecuteScalarAsync(_ct));
+        Assert.Contains("read preference Replica", error.Message, StringComparison.Ordinal);
+        Assert.Null(read.LastRoute);
+
+        // With the default preference the same read goes to the primary, which has everything the session did.
+        read.ReadPreference = null;
+        await read.ExecuteScalarAsync(_ct);
+        Assert.Equal((HostRole.Primary, RoutingReason.PositionPending), (read.LastRoute!.Value.Role, read.LastRoute!.Value.Reason));
+    }
+
     [Theory]
     [InlineData(LsnCaptureMode.Background)]
     [InlineData(LsnCaptureMode.SameRoundTrip)]
