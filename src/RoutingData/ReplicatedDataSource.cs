@@ -125,7 +125,7 @@ public sealed class ReplicatedDataSource : DbDataSource
         if (session.PrimaryInFlight != 0)
         {
             // A reader of a command on the primary is open: its position is not known yet, so only the primary has it.
-            return new Consistency.SessionPosition(ulong.MaxValue, null, 0);
+            return new Consistency.SessionPosition(ulong.MaxValue, null, 0, PrimaryReaderOpen: true);
         }
 
         if (!session.IsOnTimeline(snapshot.NewestPrimaryTimeline))

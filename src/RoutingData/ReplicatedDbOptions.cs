@@ -110,8 +110,9 @@ public sealed class ReplicatedDbOptions
     /// serve: the session's last write has reached no replica yet, or no replica is eligible and
     /// <see cref="FallbackToPrimary"/> is on) waits for a primary when none is known — during a failover — before it
     /// fails with <see cref="NoSuitableHostException"/>; such a read stops waiting as soon as a replica is known to have
-    /// the session's position. It only waits while nothing of it has been sent.
-    /// <see cref="TimeSpan.Zero"/> fails at once.
+    /// the session's position. It only waits while nothing of it has been sent. This bounds the command as a whole: its
+    /// waits for a primary before its first attempt, after a failed one and in reroutes share it, counted from its first
+    /// wait. <see cref="TimeSpan.Zero"/> fails at once.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan MaxWaitForPrimary { get; set; } = TimeSpan.FromSeconds(5);

@@ -795,7 +795,7 @@ public sealed class RoutedConnection : DbConnection
         var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
         if (position.MinLsn == ulong.MaxValue && preference != RoutingData.ReadPreference.Primary)
         {
-            if (preference == RoutingData.ReadPreference.Replica)
+            if (preference == RoutingData.ReadPreference.Replica && position.PrimaryReaderOpen)
             {
                 // Not the primary for a replica-only read: its position is unknown until that reader closes. Nothing was sent.
                 throw new ReplicaNotCaughtUpException(
@@ -946,6 +946,13 @@ public sealed class RoutedConnection : DbConnection
         }
     }
 
+    /// <summary>Records a read-only transaction's wait for a host in a failover's gap; false, so that it can sit in an exception filter.</summary>
+    private static bool RecordPrimaryWait(bool found, TimeSpan waited)
+    {
+        RoutingDiagnostics.RecordPrimaryWait(found, waited);
+        return false;
+    }
+
     /// <summary>A read on the primary only because no replica could take it: it may not crowd writes out of the primary's pool.</summary>
     private bool IsFallbackRead(in RoutingDecision decision) =>
         decision.Role == HostRole.Primary && decision.Reason is RoutingReason.LagBound or RoutingReason.NoHealthyReplica && _transaction is null;
@@ -1069,47 +1076,70 @@ public sealed class RoutedConnection : DbConnection
             snapshot = await monitor.WaitForPrimaryAsync(_dataSource.Options.MaxWaitForPrimary, 0, async, cancellationToken).ConfigureAwait(false);
         }
 
-        RoutingDecision decision;
-        var maxWait = _dataSource.Options.MaxWaitForPrimary;
-        var (waitStartedAt, freshAfter) = (0L, 0L);
-        while (true)
+        RoutingDecision decision = default;
+        NpgsqlConnection connection;
+        var (maxWait, timeProvider) = (_dataSource.Options.MaxWaitForPrimary, _dataSource.TimeProvider);
+        var (waitStartedAt, freshAfter, waited) = (0L, 0L, TimeSpan.Zero);
+        try
         {
-            if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
+            while (true)
             {
-                snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, readOnly && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
-            }
+                if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
+                {
+                    snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, readOnly && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
+                }
 
-            try
-            {
-                decision = readOnly && !_pinnedToPrimary
-                    ? RouteReadOnlyTransaction(snapshot, readPreference)
-                    : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
-                break;
-            }
-            catch (NoSuitableHostException e) when (e.NoPrimary && readOnly && !_pinnedToPrimary && maxWait > TimeSpan.Zero
-                && (waitStartedAt == 0 || _dataSource.TimeProvider.GetElapsedTime(waitStartedAt) < maxWait))
-            {
-                // Only the primary can serve the read-only transaction (the session's last write has reached no replica
-                // yet, or none is eligible and FallbackToPrimary is on) and a failover is in progress: as a read does,
-                // wait for the promoted primary or for a replica that has the session's position, then route it again.
-                waitStartedAt = waitStartedAt == 0 ? _dataSource.TimeProvider.GetTimestamp() : waitStartedAt;
-                var replicaMinLsn = (readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference) == RoutingData.ReadPreference.Primary
-                    ? ulong.MaxValue
-                    : ReadYourWritesPosition(snapshot).MinLsn;
-                var left = maxWait - _dataSource.TimeProvider.GetElapsedTime(waitStartedAt);
-                snapshot = await monitor.WaitForPrimaryAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, freshAfter, replicaMinLsn, async, cancellationToken).ConfigureAwait(false);
+                var waitsInGap = readOnly && !_pinnedToPrimary && maxWait > TimeSpan.Zero && (waitStartedAt == 0 || timeProvider.GetElapsedTime(waitStartedAt) < maxWait);
+                try
+                {
+                    decision = readOnly && !_pinnedToPrimary
+                        ? RouteReadOnlyTransaction(snapshot, readPreference)
+                        : Router.RouteWrite(snapshot, RoutingReason.Transaction, readOnly ? "read-only transaction" : "transaction");
+                    if (decision.Host is null)
+                    {
+                        throw new ReplicaNotCaughtUpException($"No replica has replayed the session's position {EffectiveSession.Token} for a read-only transaction with read preference Replica.");
+                    }
 
-                // Should routing find neither again, the next wait is for a later probe round.
-                freshAfter = monitor.PublishedRoundStartedAt;
+                    connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (waitsInGap && (e is NoSuitableHostException { NoPrimary: true } || (waitStartedAt != 0 && decision.Role == HostRole.Replica && IsHostFailure(e))))
+                {
+                    // Only the primary can serve the read-only transaction (the session's last write has reached no replica
+                    // yet, or none is eligible and FallbackToPrimary is on) and a failover is in progress — or the replica
+                    // that ended such a wait refused the connection: as a read does, wait for the promoted primary or for a
+                    // replica that has the session's position, then route it again. Nothing was begun anywhere.
+                    if (e is not NoSuitableHostException)
+                    {
+                        decision.Host.MarkUnreachable(monitor.Now);
+                        monitor.ReportDoubt();
+                    }
+
+                    waitStartedAt = waitStartedAt == 0 ? timeProvider.GetTimestamp() : waitStartedAt;
+                    var replicaMinLsn = (readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference) == RoutingData.ReadPreference.Primary
+                        ? ulong.MaxValue
+                        : ReadYourWritesPosition(snapshot).MinLsn;
+                    var left = maxWait - timeProvider.GetElapsedTime(waitStartedAt);
+                    var startedAt = timeProvider.GetTimestamp();
+                    snapshot = await monitor.WaitForPrimaryAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, freshAfter, replicaMinLsn, async, cancellationToken).ConfigureAwait(false);
+                    waited += timeProvider.GetElapsedTime(startedAt);
+
+                    // Should routing find neither again, the next wait is for a later probe round.
+                    freshAfter = monitor.PublishedRoundStartedAt;
+                    decision = default;
+                }
             }
         }
-
-        if (decision.Host is null)
+        catch (Exception) when (waitStartedAt != 0 && RecordPrimaryWait(found: false, waited))
         {
-            throw new ReplicaNotCaughtUpException($"No replica has replayed the session's position {EffectiveSession.Token} for a read-only transaction with read preference Replica.");
+            throw; // Not reached: the filter only records the wait that found no host.
         }
 
-        var connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
+        if (waitStartedAt != 0)
+        {
+            RecordPrimaryWait(found: true, waited);
+        }
+
         var inner = async
             ? await connection.BeginTransactionAsync(isolationLevel, cancellationToken).ConfigureAwait(false)
             : connection.BeginTransaction(isolationLevel);

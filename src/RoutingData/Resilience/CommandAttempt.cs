@@ -91,6 +91,30 @@ internal sealed class CommandAttempt
     /// <summary>Whether the command already waited for a primary (<see cref="PrimaryWaitStrategy"/>): it waits once.</summary>
     public bool PrimaryWaited { get; set; }
 
+    /// <summary>When the command first waited for a primary (a <see cref="TimeProvider"/> timestamp); 0 before.</summary>
+    private long _primaryWaitStartedAt;
+
+    /// <summary>
+    /// What is left of the command's time to wait for a primary, starting that time at the first call: every wait of one
+    /// command for a primary (before an attempt, after a failed one, in a reroute) draws on one <paramref name="bound"/>,
+    /// counted from its first wait, so the command as a whole waits at most that long.
+    /// </summary>
+    public TimeSpan PrimaryWaitLeft(TimeSpan bound, TimeProvider timeProvider)
+    {
+        if (_primaryWaitStartedAt == 0)
+        {
+            _primaryWaitStartedAt = timeProvider.GetTimestamp();
+            return bound > TimeSpan.Zero ? bound : TimeSpan.Zero;
+        }
+
+        var left = bound - timeProvider.GetElapsedTime(_primaryWaitStartedAt);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    /// <summary>Whether the command has already waited for a primary for all of <paramref name="bound"/> (see <see cref="PrimaryWaitLeft"/>).</summary>
+    public bool PrimaryWaitExhausted(TimeSpan bound, TimeProvider timeProvider) =>
+        _primaryWaitStartedAt != 0 && timeProvider.GetElapsedTime(_primaryWaitStartedAt) >= bound;
+
     /// <summary>How many times the command moved because its host could not be reached.</summary>
     public int UnreachableReroutes { get; set; }
 
@@ -152,6 +176,7 @@ internal sealed class CommandAttempt
         ConflictRetried = false;
         ConnectionLossRetried = false;
         PrimaryWaited = false;
+        _primaryWaitStartedAt = 0;
         UnreachableReroutes = 0;
         CancellationToken = default;
         InTransaction = false;

@@ -75,43 +75,44 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         attempt.PrimaryWaited = true;
         var freshAfter = attempt.Snapshot.Primary?.Host.UnreachableSince ?? 0;
         var dataSource = attempt.Connection.ReplicatedDataSource;
-        var monitor = dataSource.Monitor;
+        var (monitor, timeProvider) = (dataSource.Monitor, dataSource.TimeProvider);
         var maxWait = MaxWait(attempt);
         if (maxWait <= TimeSpan.Zero)
         {
             return await callback(context, state).ConfigureAwait(false);
         }
 
-        var startedAt = dataSource.TimeProvider.GetTimestamp();
+        var waited = TimeSpan.Zero;
         while (true)
         {
             var replicaMinLsn = attempt.ReplicaMinLsn;
-            var waitStartedAt = dataSource.TimeProvider.GetTimestamp();
+            var waitStartedAt = timeProvider.GetTimestamp();
             try
             {
-                var left = maxWait - dataSource.TimeProvider.GetElapsedTime(startedAt);
-                attempt.Snapshot = await monitor.WaitForPrimaryAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, freshAfter, replicaMinLsn, attempt.Async, context.CancellationToken).ConfigureAwait(false);
+                attempt.Snapshot = await monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(maxWait, timeProvider), freshAfter, replicaMinLsn, attempt.Async, context.CancellationToken).ConfigureAwait(false);
             }
             catch (Exception e)
             {
                 return Outcome.FromException<TResult>(e);
             }
 
-            RoutingDiagnostics.RecordPrimaryWait(dataSource.TimeProvider.GetElapsedTime(startedAt) < maxWait, dataSource.TimeProvider.GetElapsedTime(waitStartedAt));
+            waited += timeProvider.GetElapsedTime(waitStartedAt);
             var routedAfter = monitor.PublishedRoundStartedAt;
             var outcome = await callback(context, state).ConfigureAwait(false);
-            if (attempt.Snapshot.Primary is null
-                && replicaMinLsn != ulong.MaxValue
-                && dataSource.TimeProvider.GetElapsedTime(startedAt) < maxWait
-                && outcome.Exception is NoSuitableHostException { NoPrimary: true }
-                && !attempt.Routed)
+            var noPrimary = outcome.Exception is NoSuitableHostException { NoPrimary: true };
+            if (noPrimary && !attempt.Sent && attempt.PrimaryWaitLeft(maxWait, timeProvider) > TimeSpan.Zero)
             {
-                // Woken by a replica, yet routing found neither it nor a primary (another replica's position, a backoff):
-                // wait for a later probe round, within what is left of the bound. Nothing was sent.
+                // Still no host, and the last attempt sent nothing: routing found neither a primary nor the replica that
+                // ended a read's wait (another replica's position, a backoff), or the host it found refused the connection
+                // and nowhere else could take it. Route it afresh after a later probe round, within what is left of the bound.
+                attempt.Routed = false;
+                attempt.RequiredReplayLsn = 0;
                 freshAfter = Math.Max(freshAfter, routedAfter);
                 continue;
             }
 
+            // One sample per command: the time it spent waiting, and whether the wait found it a host.
+            RoutingDiagnostics.RecordPrimaryWait(!noPrimary, waited);
             return outcome;
         }
     }

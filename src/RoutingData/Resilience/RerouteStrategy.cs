@@ -74,10 +74,12 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
         if (!attempt.Sent)
         {
             // Nothing was sent. A connection pinned by session state cannot move: its SETs and temp tables stay behind.
+            // A command that already spent its time waiting for a primary does not try the primary again.
+            var dataSource = attempt.Connection.ReplicatedDataSource;
             return attempt.Routed
                 && attempt.UnreachableReroutes < options.MaxUnreachableReroutes
                 && RoutedConnection.IsHostFailure(failure)
-                && !(role == HostRole.Primary && attempt.Connection.IsPinnedToPrimary)
+                && !(role == HostRole.Primary && (attempt.Connection.IsPinnedToPrimary || attempt.PrimaryWaitExhausted(dataSource.Options.MaxWaitForPrimary, dataSource.TimeProvider)))
                 ? RerouteCause.HostUnreachable
                 : null;
         }
@@ -130,7 +132,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
                     // Only a probe round that started after the failure can say where the primary is now.
                     var failedAt = monitor.Now;
                     monitor.ReportDoubt();
-                    var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(dataSource.Options.MaxWaitForPrimary, failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+                    var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(dataSource.Options.MaxWaitForPrimary, dataSource.TimeProvider), failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
                     attempt.Decision = Router.RouteWrite(fresh, decision.Reason, detail);
                 }
                 else
@@ -198,7 +200,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
             return elsewhere;
         }
 
-        var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(dataSource.Options.MaxWaitForPrimary, failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+        var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(dataSource.Options.MaxWaitForPrimary, dataSource.TimeProvider), failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
         return Router.RouteWrite(fresh, RoutingReason.HostFailureRetry, attempt.Decision.Detail);
     }
 

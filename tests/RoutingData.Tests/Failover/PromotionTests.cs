@@ -65,10 +65,9 @@ public sealed class PromotionTests : ClusterTestBase
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task A_read_only_the_primary_can_serve_waits_in_the_gap_for_the_promoted_primary_instead_of_failing(bool readOnlyTransaction)
+    public async Task A_read_only_the_primary_can_serve_waits_in_the_gap_instead_of_failing_and_is_served_by_the_promoted_node(bool readOnlyTransaction)
     {
-        var gap = await StartGapAsync(TimeSpan.FromSeconds(30));
-        await using var dataSource = gap.DataSource;
+        await using var gap = await StartGapAsync(TimeSpan.FromSeconds(30));
         var read = gap.StartRead(readOnlyTransaction);
 
         // Until the standby is promoted the read has nowhere to go: it waits (nothing sent) instead of failing. Promotion
@@ -86,8 +85,8 @@ public sealed class PromotionTests : ClusterTestBase
     public async Task A_read_waiting_in_the_gap_is_served_by_a_replica_as_soon_as_it_replays_the_sessions_write(bool readOnlyTransaction)
     {
         // A wait for the primary far longer than the test's deadline below: the read completes only if the replica ends it.
-        var gap = await StartGapAsync(TimeSpan.FromMinutes(10));
-        await using var dataSource = gap.DataSource;
+        await using var gap = await StartGapAsync(TimeSpan.FromMinutes(10));
+        var dataSource = gap.DataSource;
         var read = gap.StartRead(readOnlyTransaction);
 
         // Two probe rounds after the read started, it is still waiting: neither a primary nor a replica can serve it.
@@ -128,16 +127,23 @@ public sealed class PromotionTests : ClusterTestBase
             await connection.ExecuteAsync("INSERT INTO t VALUES (1)");
         }
 
-        // Its position is captured (no capture left pending), and no replica has reached it.
+        // Its position is captured (no capture left pending), and no replica has replayed it; the standby has received
+        // everything the primary wrote before the primary dies (else nothing could ever catch up with it).
         Assert.NotNull(await dataSource.ExportSessionAsync(session, _ct));
+        var written = await oldPrimary.ExecuteScalarAsync<NpgsqlTypes.NpgsqlLogSequenceNumber>("SELECT pg_current_wal_flush_lsn()", _ct);
+        await WaitUntilAsync(
+            async () => await standby.ExecuteScalarAsync<NpgsqlTypes.NpgsqlLogSequenceNumber>("SELECT pg_last_wal_receive_lsn()", _ct) >= written,
+            "the standby to receive the primary's WAL");
         await oldPrimary.KillAsync(_ct);
         await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.Snapshot.Primary is null), "the data source to know no primary");
         return new FailoverGap(cluster, standby, dataSource, session);
     }
 
-    private sealed class FailoverGap(PostgresCluster cluster, PostgresNode standby, ReplicatedDataSource dataSource, ConsistencySession session)
+    /// <summary>Owns the data source; disposing it also ends a read still waiting (a failed test must not leave it behind).</summary>
+    private sealed class FailoverGap(PostgresCluster cluster, PostgresNode standby, ReplicatedDataSource dataSource, ConsistencySession session) : IAsyncDisposable
     {
         private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly CancellationTokenSource _stop = new();
 
         public PostgresCluster Cluster => cluster;
 
@@ -152,15 +158,22 @@ public sealed class PromotionTests : ClusterTestBase
         public Task<(long Count, RouteInfo Route)> StartRead(bool readOnlyTransaction) => Task.Run(async () =>
         {
             await using var connection = dataSource.CreateConnection(session);
-            await connection.OpenAsync(CancellationToken.None);
+            await connection.OpenAsync(_stop.Token);
             _opened.SetResult();
-            await using var transaction = readOnlyTransaction ? await connection.BeginReadOnlyTransactionAsync(cancellationToken: CancellationToken.None) : null;
+            await using var transaction = readOnlyTransaction ? await connection.BeginReadOnlyTransactionAsync(cancellationToken: _stop.Token) : null;
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT count(*) FROM t";
             command.Transaction = transaction;
-            var count = (long)(await command.ExecuteScalarAsync(CancellationToken.None))!;
+            var count = (long)(await command.ExecuteScalarAsync(_stop.Token))!;
             return (count, command.LastRoute!.Value);
         }, CancellationToken.None);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await dataSource.DisposeAsync();
+            _stop.Dispose();
+        }
     }
 
     [Fact]
