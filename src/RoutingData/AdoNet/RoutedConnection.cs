@@ -795,11 +795,12 @@ public sealed class RoutedConnection : DbConnection
         var preference = RoutingRules.EffectivePreference(classification, commandPreference, this);
         if (position.MinLsn == ulong.MaxValue && preference != RoutingData.ReadPreference.Primary)
         {
-            if (preference == RoutingData.ReadPreference.Replica && position.PrimaryReaderOpen)
+            if (preference == RoutingData.ReadPreference.Replica)
             {
-                // Not the primary for a replica-only read: its position is unknown until that reader closes. Nothing was sent.
-                throw new ReplicaNotCaughtUpException(
-                    $"A read with read preference Replica cannot be shown to see the session's command on the primary whose results are still being read: its WAL position is known only once its reader closes. Close that reader first, or read with another preference. ({classification.Reason})");
+                // A replica-only read never falls back to the primary, and no replica can be shown to have this position. Nothing was sent.
+                throw new ReplicaNotCaughtUpException(position.PrimaryReaderOpen
+                    ? $"A read with read preference Replica cannot be shown to see the session's command on the primary whose results are still being read: its WAL position is known only once its reader closes. Close that reader first, or read with another preference. ({classification.Reason})"
+                    : $"A read with read preference Replica cannot be served: no replica can be shown to have the session's position {EffectiveSession.Token} (its timeline's fork point from the newest primary's is not known here). A read with another preference, or a write, moves the session onto the new timeline. ({classification.Reason})");
             }
 
             // The position of the session's last command on the primary is not captured yet: only the primary has it for sure.
@@ -1111,8 +1112,11 @@ public sealed class RoutedConnection : DbConnection
                     // replica that has the session's position, then route it again. Nothing was begun anywhere.
                     if (e is not NoSuitableHostException)
                     {
-                        decision.Host.MarkUnreachable(monitor.Now);
                         monitor.ReportDoubt();
+                        if (IsConnectFailure(e))
+                        {
+                            decision.Host.MarkUnreachable(monitor.Now); // Not for a full pool: the host itself answers.
+                        }
                     }
 
                     waitStartedAt = waitStartedAt == 0 ? timeProvider.GetTimestamp() : waitStartedAt;

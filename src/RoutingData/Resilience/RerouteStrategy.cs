@@ -79,7 +79,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
             return attempt.Routed
                 && attempt.UnreachableReroutes < options.MaxUnreachableReroutes
                 && RoutedConnection.IsHostFailure(failure)
-                && !(role == HostRole.Primary && (attempt.Connection.IsPinnedToPrimary || attempt.PrimaryWaitExhausted(dataSource.Options.MaxWaitForPrimary, dataSource.TimeProvider)))
+                && !(role == HostRole.Primary && (attempt.Connection.IsPinnedToPrimary || attempt.PrimaryWaitExhausted(dataSource.TimeProvider)))
                 ? RerouteCause.HostUnreachable
                 : null;
         }

@@ -304,13 +304,13 @@ public sealed class LostWriteTests : ClusterTestBase
         Assert.Equal(1, events.Count(RoutingDataEventId.TimelineHistoryUnreadable));
         Assert.Equal(1, events.Count(RoutingDataEventId.ForkPointUnknown));
 
-        // So is a replica-only read of such a session: no replica can be shown to have its position, and no reader of its
-        // is open on the primary, so it is not refused as a read waiting for that reader would be.
+        // A replica-only read of such a session never falls back to the primary: it is refused, nothing sent, and told why.
         await using (var connection = dataSource.CreateConnection(dataSource.ResumeSession(oldToken)))
         {
             connection.ReadPreference = ReadPreference.Replica;
-            Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT id FROM t"));
-            Assert.Equal(RoutingReason.PositionPending, connection.LastRoute!.Value.Reason);
+            var refused = await Assert.ThrowsAsync<ReplicaNotCaughtUpException>(() => connection.ExecuteScalarAsync<int>("SELECT id FROM t"));
+            Assert.Contains("fork point", refused.Message, StringComparison.Ordinal);
+            Assert.Null(connection.LastRoute);
         }
 
         // That read on the primary put the session on timeline 2: its reads go to the standby that follows it again.

@@ -18,17 +18,21 @@ public sealed class PrimaryWaitBudgetTests
         var attempt = CommandAttempt.Rent();
         try
         {
-            Assert.False(attempt.PrimaryWaitExhausted(Bound, clock));
+            Assert.False(attempt.PrimaryWaitExhausted(clock));
             Assert.Equal(Bound, attempt.PrimaryWaitLeft(Bound, clock));
 
             // A second wait (a reroute after the primary it found refused the connection) gets what is left.
             clock.Advance(TimeSpan.FromSeconds(2));
             Assert.Equal(TimeSpan.FromSeconds(3), attempt.PrimaryWaitLeft(Bound, clock));
-            Assert.False(attempt.PrimaryWaitExhausted(Bound, clock));
+            Assert.False(attempt.PrimaryWaitExhausted(clock));
+
+            // A later wait with another bound (a reroute bounded by MaxWaitForPrimary after a strategy's own MaxWait)
+            // still draws on the first one.
+            Assert.Equal(TimeSpan.FromSeconds(3), attempt.PrimaryWaitLeft(TimeSpan.FromSeconds(30), clock));
 
             clock.Advance(TimeSpan.FromSeconds(4));
             Assert.Equal(TimeSpan.Zero, attempt.PrimaryWaitLeft(Bound, clock));
-            Assert.True(attempt.PrimaryWaitExhausted(Bound, clock));
+            Assert.True(attempt.PrimaryWaitExhausted(clock));
         }
         finally
         {
@@ -40,7 +44,7 @@ public sealed class PrimaryWaitBudgetTests
         try
         {
             Assert.Same(attempt, next);
-            Assert.False(next.PrimaryWaitExhausted(Bound, clock));
+            Assert.False(next.PrimaryWaitExhausted(clock));
             Assert.Equal(Bound, next.PrimaryWaitLeft(Bound, clock));
         }
         finally
@@ -57,7 +61,7 @@ public sealed class PrimaryWaitBudgetTests
         try
         {
             Assert.Equal(TimeSpan.Zero, attempt.PrimaryWaitLeft(TimeSpan.Zero, clock));
-            Assert.True(attempt.PrimaryWaitExhausted(TimeSpan.Zero, clock));
+            Assert.True(attempt.PrimaryWaitExhausted(clock));
         }
         finally
         {

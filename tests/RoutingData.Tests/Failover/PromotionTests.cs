@@ -69,6 +69,7 @@ public sealed class PromotionTests : ClusterTestBase
     {
         await using var gap = await StartGapAsync(TimeSpan.FromSeconds(30));
         var read = gap.StartRead(readOnlyTransaction);
+        await AssertStillWaitingAsync(gap, read);
 
         // Until the standby is promoted the read has nowhere to go: it waits (nothing sent) instead of failing. Promotion
         // replays the write first, so the read may be served by the node while it is still a replica, or once it is the
@@ -88,14 +89,7 @@ public sealed class PromotionTests : ClusterTestBase
         await using var gap = await StartGapAsync(TimeSpan.FromMinutes(10));
         var dataSource = gap.DataSource;
         var read = gap.StartRead(readOnlyTransaction);
-
-        // Two probe rounds after the read started, it is still waiting: neither a primary nor a replica can serve it.
-        await gap.ReadOpened;
-        var roundsAfter = dataSource.Monitor.PublishedRoundStartedAt;
-        await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.PublishedRoundStartedAt > roundsAfter), "a probe round after the read started");
-        roundsAfter = dataSource.Monitor.PublishedRoundStartedAt;
-        await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.PublishedRoundStartedAt > roundsAfter), "a second probe round after the read started");
-        Assert.False(read.IsCompleted, "The read should wait in the gap, not fail.");
+        await AssertStillWaitingAsync(gap, read);
 
         // The standby replays the write. Nobody is promoted: the replica that now has the session's position serves the read.
         await gap.Standby.SetReplayDelayAsync(TimeSpan.Zero, _ct);
@@ -105,6 +99,18 @@ public sealed class PromotionTests : ClusterTestBase
         Assert.Equal(HostRole.Replica, route.Role);
         Assert.EndsWith($":{gap.Standby.Port}", route.Host, StringComparison.Ordinal);
         Assert.Null(dataSource.Monitor.Snapshot.Primary);
+    }
+
+    /// <summary>Two probe rounds after the read started, it is still waiting: neither a primary nor a replica can serve it.</summary>
+    private static async Task AssertStillWaitingAsync(FailoverGap gap, Task read)
+    {
+        await gap.ReadOpened;
+        var monitor = gap.DataSource.Monitor;
+        var roundsAfter = monitor.PublishedRoundStartedAt;
+        await WaitUntilAsync(() => Task.FromResult(monitor.PublishedRoundStartedAt > roundsAfter), "a probe round after the read started");
+        roundsAfter = monitor.PublishedRoundStartedAt;
+        await WaitUntilAsync(() => Task.FromResult(monitor.PublishedRoundStartedAt > roundsAfter), "a second probe round after the read started");
+        Assert.False(read.IsCompleted, "The read should wait in the gap, not fail.");
     }
 
     /// <summary>
