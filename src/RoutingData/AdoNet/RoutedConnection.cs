@@ -988,9 +988,15 @@ public sealed class RoutedConnection : DbConnection
                     : $"This connection is pinned to {host.Endpoint.Name} by session state, but its session was broken; the session state is gone. Close the connection and open a new one.");
             }
 
+            // Forget it before it goes back to its pool: should the open below fail, closing must not release it again.
             if (role == HostRole.Primary)
             {
                 ReturnFallbackLease();
+                (_primaryConnection, _primaryHost) = (null, null);
+            }
+            else
+            {
+                (_replicaConnection, _replicaHost) = (null, null);
             }
 
             await ReleaseAsync(existing, async).ConfigureAwait(false);
