@@ -313,7 +313,7 @@ public sealed class LostWriteTests : ClusterTestBase
             Assert.Null(connection.LastRoute);
         }
 
-        // That read on the primary put the session on timeline 2: its reads go to the standby that follows it again.
+        // The first session's read on the primary (above) put it on timeline 2: its reads go to the standby that follows it again.
         Assert.Equal(2, session.Token!.Value.Timeline);
         await using (var connection = dataSource.CreateConnection(session))
         {
