@@ -947,13 +947,6 @@ public sealed class RoutedConnection : DbConnection
         }
     }
 
-    /// <summary>Records a read-only transaction's wait for a host in a failover's gap; false, so that it can sit in an exception filter.</summary>
-    private static bool RecordPrimaryWait(bool found, TimeSpan waited)
-    {
-        RoutingDiagnostics.RecordPrimaryWait(found, waited);
-        return false;
-    }
-
     /// <summary>A read on the primary only because no replica could take it: it may not crowd writes out of the primary's pool.</summary>
     private bool IsFallbackRead(in RoutingDecision decision) =>
         decision.Role == HostRole.Primary && decision.Reason is RoutingReason.LagBound or RoutingReason.NoHealthyReplica && _transaction is null;
@@ -1084,19 +1077,19 @@ public sealed class RoutedConnection : DbConnection
         }
 
         RoutingDecision decision = default;
-        NpgsqlConnection connection;
+        NpgsqlConnection? connection = null;
         var (maxWait, timeProvider) = (_dataSource.Options.MaxWaitForPrimary, _dataSource.TimeProvider);
-        var (waitStartedAt, freshAfter, waited) = (0L, 0L, TimeSpan.Zero);
+        var (gapWait, freshAfter, waited) = (default(WaitDeadline), 0L, TimeSpan.Zero);
         try
         {
-            while (true)
+            while (connection is null)
             {
                 if (_dataSource.Options.ReadYourWrites && !EffectiveSession.IsOnTimeline(snapshot.NewestPrimaryTimeline))
                 {
                     snapshot = await _dataSource.Timelines.ReconcileAsync(EffectiveSession, snapshot, readOnly && !_pinnedToPrimary, async, cancellationToken).ConfigureAwait(false);
                 }
 
-                var waitsInGap = readOnly && !_pinnedToPrimary && maxWait > TimeSpan.Zero && (waitStartedAt == 0 || timeProvider.GetElapsedTime(waitStartedAt) < maxWait);
+                var waitsInGap = readOnly && !_pinnedToPrimary && maxWait > TimeSpan.Zero && !gapWait.Exhausted(timeProvider);
                 try
                 {
                     decision = readOnly && !_pinnedToPrimary
@@ -1108,9 +1101,8 @@ public sealed class RoutedConnection : DbConnection
                     }
 
                     connection = await AcquireAsync(decision.Host, decision.Role, async, cancellationToken).ConfigureAwait(false);
-                    break;
                 }
-                catch (Exception e) when (waitsInGap && (e is NoSuitableHostException { NoPrimary: true } || (waitStartedAt != 0 && decision.Role == HostRole.Replica && IsHostFailure(e))))
+                catch (Exception e) when (waitsInGap && (e is NoSuitableHostException { NoPrimary: true } || (gapWait.Started && decision.Role == HostRole.Replica && IsHostFailure(e))))
                 {
                     // Only the primary can serve the read-only transaction (the session's last write has reached no replica
                     // yet, or none is eligible and FallbackToPrimary is on) and a failover is in progress — or the replica
@@ -1125,13 +1117,11 @@ public sealed class RoutedConnection : DbConnection
                         }
                     }
 
-                    waitStartedAt = waitStartedAt == 0 ? timeProvider.GetTimestamp() : waitStartedAt;
                     var replicaMinLsn = (readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference) == RoutingData.ReadPreference.Primary
                         ? ulong.MaxValue
                         : ReadYourWritesPosition(snapshot).MinLsn;
-                    var left = maxWait - timeProvider.GetElapsedTime(waitStartedAt);
                     var startedAt = timeProvider.GetTimestamp();
-                    snapshot = await monitor.WaitForPrimaryAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, freshAfter, replicaMinLsn, async, cancellationToken).ConfigureAwait(false);
+                    snapshot = await monitor.WaitForPrimaryAsync(gapWait.Left(maxWait, timeProvider), freshAfter, replicaMinLsn, async, cancellationToken).ConfigureAwait(false);
                     waited += timeProvider.GetElapsedTime(startedAt);
 
                     // Should routing find neither again, the next wait is for a later probe round.
@@ -1140,14 +1130,13 @@ public sealed class RoutedConnection : DbConnection
                 }
             }
         }
-        catch (Exception) when (waitStartedAt != 0 && RecordPrimaryWait(found: false, waited))
+        finally
         {
-            throw; // Not reached: the filter only records the wait that found no host.
-        }
-
-        if (waitStartedAt != 0)
-        {
-            RecordPrimaryWait(found: true, waited);
+            if (gapWait.Started)
+            {
+                // One sample per transaction that waited: whether the wait found it a host.
+                RoutingDiagnostics.RecordPrimaryWait(connection is not null, waited);
+            }
         }
 
         var inner = async

@@ -91,32 +91,18 @@ internal sealed class CommandAttempt
     /// <summary>Whether the command already waited for a primary (<see cref="PrimaryWaitStrategy"/>): it waits once.</summary>
     public bool PrimaryWaited { get; set; }
 
-    /// <summary>When the command first waited for a primary (a <see cref="TimeProvider"/> timestamp); 0 before.</summary>
-    private long _primaryWaitStartedAt;
-
-    /// <summary>The bound the command's first wait for a primary started with; every later wait draws on it.</summary>
-    private TimeSpan _primaryWaitBound;
+    /// <summary>Every wait of the command for a primary draws on one deadline (see <see cref="PrimaryWaitLeft"/>).</summary>
+    private Internal.WaitDeadline _primaryWait;
 
     /// <summary>
     /// What is left of the command's time to wait for a primary, starting that time at the first call: every wait of one
     /// command for a primary (before an attempt, after a failed one, in a reroute) draws on the bound its first wait
     /// started with (<paramref name="bound"/> then; later calls' bounds are ignored), counted from that first wait.
     /// </summary>
-    public TimeSpan PrimaryWaitLeft(TimeSpan bound, TimeProvider timeProvider)
-    {
-        if (_primaryWaitStartedAt == 0)
-        {
-            (_primaryWaitStartedAt, _primaryWaitBound) = (timeProvider.GetTimestamp(), bound > TimeSpan.Zero ? bound : TimeSpan.Zero);
-            return _primaryWaitBound;
-        }
-
-        var left = _primaryWaitBound - timeProvider.GetElapsedTime(_primaryWaitStartedAt);
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
-    }
+    public TimeSpan PrimaryWaitLeft(TimeSpan bound, TimeProvider timeProvider) => _primaryWait.Left(bound, timeProvider);
 
     /// <summary>Whether the command has already waited for a primary for all of its bound (see <see cref="PrimaryWaitLeft"/>).</summary>
-    public bool PrimaryWaitExhausted(TimeProvider timeProvider) =>
-        _primaryWaitStartedAt != 0 && timeProvider.GetElapsedTime(_primaryWaitStartedAt) >= _primaryWaitBound;
+    public bool PrimaryWaitExhausted(TimeProvider timeProvider) => _primaryWait.Exhausted(timeProvider);
 
     /// <summary>How many times the command moved because its host could not be reached.</summary>
     public int UnreachableReroutes { get; set; }
@@ -179,7 +165,7 @@ internal sealed class CommandAttempt
         ConflictRetried = false;
         ConnectionLossRetried = false;
         PrimaryWaited = false;
-        (_primaryWaitStartedAt, _primaryWaitBound) = (0, TimeSpan.Zero);
+        _primaryWait = default;
         UnreachableReroutes = 0;
         CancellationToken = default;
         InTransaction = false;
