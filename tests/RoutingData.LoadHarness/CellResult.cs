@@ -42,12 +42,16 @@ internal sealed record CellResult(
     /// routing, the workload loop; null where systems ran at the same time).
     /// </summary>
     public double? ClientCpuUsPerOp { get; init; }
+
+    /// <summary>Gets the throughput of each round, in the order the rounds ran (ops/s).</summary>
+    public IReadOnlyList<double> RoundThroughputs { get; init; } = [];
 }
 
 /// <summary>Sums one system's rounds of one cell.</summary>
 internal sealed class CellAccumulator(string workload, int concurrency, string system)
 {
     private readonly List<double> _latenciesMs = [];
+    private readonly List<double> _roundThroughputs = [];
     private int _operations;
     private int _reads;
     private int _replicaReads;
@@ -78,6 +82,11 @@ internal sealed class CellAccumulator(string workload, int concurrency, string s
         _ryw += report.ReadYourWritesViolations;
         _monotonic += report.MonotonicReadViolations;
         _seconds += report.Elapsed.TotalSeconds;
+        if (report.Elapsed > TimeSpan.Zero)
+        {
+            _roundThroughputs.Add(report.Operations / report.Elapsed.TotalSeconds);
+        }
+
         _firstError ??= report.FirstError;
         _latenciesMs.AddRange(history.Select(e => (e.Ended - e.Started) * 1000.0 / Stopwatch.Frequency));
     }
@@ -113,6 +122,7 @@ internal sealed class CellAccumulator(string workload, int concurrency, string s
             FirstError = _firstError,
             ErrorKinds = new Dictionary<string, int>(_errorKinds, StringComparer.Ordinal),
             ClientCpuUsPerOp = _cpu is { } cpu && _operations > 0 ? cpu.TotalMicroseconds / _operations : null,
+            RoundThroughputs = [.. _roundThroughputs],
         };
     }
 

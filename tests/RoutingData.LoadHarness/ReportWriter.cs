@@ -55,6 +55,15 @@ internal static class ReportWriter
             md.AppendLine(Invariant($"![{spec.Title}]({imagePrefix}/{chart})"));
             md.AppendLine();
             AppendTable(md, spec, results, run);
+            var rounds = RoundComparisons(results);
+            if (rounds.Count > 0)
+            {
+                var roundsChart = "load-" + spec.Id + "-rounds.svg";
+                await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, roundsChart), SvgChart.RenderRounds(spec.Title + ": RoutingData's throughput / each system's, round by round", rounds.Select(r => (Invariant($"{r.Concurrency} clients, against {r.Against}"), r.Comparison)).ToList()), cancellationToken).ConfigureAwait(false);
+                AppendRoundComparisons(md, rounds);
+                md.AppendLine();
+                md.AppendLine(Invariant($"![{spec.Title}, round by round]({imagePrefix}/{roundsChart})"));
+            }
         }
 
         md.AppendLine(EndMarker);
@@ -121,6 +130,37 @@ internal static class ReportWriter
             }
 
             md.AppendLine();
+        }
+    }
+
+    /// <summary>RoutingData against each other system, round by round (steady workloads measured in several rounds).</summary>
+    private static List<(int Concurrency, string Against, RoundComparison Comparison)> RoundComparisons(List<CellResult> results)
+    {
+        var comparisons = new List<(int, string, RoundComparison)>();
+        foreach (var routed in results.Where(r => r.System == LoadSystems.RoutingData).OrderBy(r => r.Concurrency))
+        {
+            foreach (var other in results.Where(r => r.Concurrency == routed.Concurrency && r.System != LoadSystems.RoutingData).OrderBy(r => Array.IndexOf(Order, r.System)))
+            {
+                if (RoundComparison.Of(routed.RoundThroughputs, other.RoundThroughputs) is { } c)
+                {
+                    comparisons.Add((routed.Concurrency, other.System, c));
+                }
+            }
+        }
+
+        return comparisons;
+    }
+
+    private static void AppendRoundComparisons(StringBuilder md, List<(int Concurrency, string Against, RoundComparison Comparison)> comparisons)
+    {
+        md.AppendLine();
+        md.AppendLine("RoutingData's throughput against each system round by round (same-numbered rounds ran back to back, so each pair shares the machine's state; geometric mean of the per-round ratios with its 95 % confidence interval):");
+        md.AppendLine();
+        md.AppendLine("| clients | against | rounds | RoutingData / it | 95 % confidence | median | RoutingData ahead |");
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var (concurrency, against, c) in comparisons)
+        {
+            md.AppendLine(Invariant($"| {concurrency} | {against} | {c.Rounds} | **{c.GeometricMean:0.000}** | {c.Low:0.000}–{c.High:0.000} | {c.Median:0.000} | {c.Ahead} of {c.Rounds} |"));
         }
     }
 

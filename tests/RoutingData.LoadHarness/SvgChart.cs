@@ -115,6 +115,54 @@ internal static class SvgChart
         }
     }
 
+    /// <summary>
+    /// One panel per comparison: each round's ratio as a dot (round number across), the line at 1 (level), the geometric
+    /// mean and its 95 % confidence band.
+    /// </summary>
+    public static string RenderRounds(string title, IReadOnlyList<(string Label, RoundComparison Comparison)> comparisons)
+    {
+        ArgumentNullException.ThrowIfNull(comparisons);
+        const int Width = 760, Height = 230, PlotLeft = 56, PlotTop = 30, PlotHeight = 160;
+        const int PlotWidth = Width - PlotLeft - Gap;
+        var height = 34 + comparisons.Count * (Height + 10);
+        var svg = new StringBuilder();
+        svg.AppendLine(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"DejaVu Sans, Verdana, sans-serif\">"));
+        svg.AppendLine(Invariant($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>"));
+        svg.AppendLine(Invariant($"<text x=\"{Gap}\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{Escape(title)}</text>"));
+        for (var i = 0; i < comparisons.Count; i++)
+        {
+            var (label, c) = comparisons[i];
+            var top = 34 + i * (Height + 10);
+            var low = Math.Min(1, c.Ratios.Min());
+            var high = Math.Max(1, c.Ratios.Max());
+            var pad = Math.Max(0.02, (high - low) * 0.1);
+            (low, high) = (Math.Floor((low - pad) * 20) / 20, Math.Ceiling((high + pad) * 20) / 20);
+            double Y(double v) => top + PlotTop + PlotHeight * (high - v) / (high - low);
+            double X(int round) => PlotLeft + (c.Rounds == 1 ? PlotWidth / 2.0 : PlotWidth * round / (double)(c.Rounds - 1));
+
+            svg.AppendLine(Invariant($"<text x=\"{Gap}\" y=\"{top + 16}\" font-size=\"13\">{Escape(label)}: geometric mean {c.GeometricMean:0.000} (95 % confidence {c.Low:0.000}–{c.High:0.000}), ahead in {c.Ahead} of {c.Rounds} rounds</text>"));
+            for (var step = 0; step <= 4; step++)
+            {
+                var value = low + (high - low) * step / 4;
+                svg.AppendLine(Invariant($"<line x1=\"{PlotLeft}\" y1=\"{Y(value):0.#}\" x2=\"{PlotLeft + PlotWidth}\" y2=\"{Y(value):0.#}\" stroke=\"#e0e0e0\"/>"));
+                svg.AppendLine(Invariant($"<text x=\"{PlotLeft - 4}\" y=\"{Y(value) + 4:0.#}\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">{value:0.00}</text>"));
+            }
+
+            svg.AppendLine(Invariant($"<rect x=\"{PlotLeft}\" y=\"{Y(c.High):0.#}\" width=\"{PlotWidth}\" height=\"{Math.Max(1, Y(c.Low) - Y(c.High)):0.#}\" fill=\"#4c78a8\" fill-opacity=\"0.18\"><title>95 % confidence {c.Low:0.000}–{c.High:0.000}</title></rect>"));
+            svg.AppendLine(Invariant($"<line x1=\"{PlotLeft}\" y1=\"{Y(1):0.#}\" x2=\"{PlotLeft + PlotWidth}\" y2=\"{Y(1):0.#}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>"));
+            svg.AppendLine(Invariant($"<line x1=\"{PlotLeft}\" y1=\"{Y(c.GeometricMean):0.#}\" x2=\"{PlotLeft + PlotWidth}\" y2=\"{Y(c.GeometricMean):0.#}\" stroke=\"#4c78a8\" stroke-width=\"2\"/>"));
+            for (var r = 0; r < c.Rounds; r++)
+            {
+                svg.AppendLine(Invariant($"<circle cx=\"{X(r):0.#}\" cy=\"{Y(c.Ratios[r]):0.#}\" r=\"2.5\" fill=\"{(c.Ratios[r] > 1 ? "#4c78a8" : "#8c8c8c")}\"><title>round {r + 1}: {c.Ratios[r]:0.000}</title></circle>"));
+            }
+
+            svg.AppendLine(Invariant($"<text x=\"{PlotLeft + PlotWidth / 2}\" y=\"{top + PlotTop + PlotHeight + 18}\" font-size=\"11\" text-anchor=\"middle\">round (1–{c.Rounds}); dots above the dashed line: RoutingData ahead in that round</text>"));
+        }
+
+        svg.AppendLine("</svg>");
+        return svg.ToString();
+    }
+
     private static double NiceCeiling(double value)
     {
         var magnitude = Math.Pow(10, Math.Floor(Math.Log10(value)));

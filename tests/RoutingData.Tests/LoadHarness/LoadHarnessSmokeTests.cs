@@ -20,7 +20,7 @@ public sealed class LoadHarnessSmokeTests : IDisposable
     {
         var doc = Path.Combine(_folder.FullName, "benchmarks.md");
         await File.WriteAllTextAsync(doc, "# Benchmarks\n\ntext before\n\n" + ReportWriter.BeginMarker + "\nold\n" + ReportWriter.EndMarker + "\n\ntext after\n", _ct);
-        var options = HarnessOptions.Parse(["--quick", "--workloads", "point,write-then-read,failover", "--out", Path.Combine(_folder.FullName, "charts"), "--doc", doc]);
+        var options = HarnessOptions.Parse(["--quick", "--rounds", "2", "--workloads", "point,write-then-read,failover", "--out", Path.Combine(_folder.FullName, "charts"), "--doc", doc]);
 
         var run = await LoadRunner.RunAsync(options, new NoProgress(), _ct);
         var report = await ReportWriter.WriteAsync(run, MachineInfo.LoadAverage(), _ct);
@@ -73,6 +73,14 @@ public sealed class LoadHarnessSmokeTests : IDisposable
         Assert.EndsWith(ReportWriter.EndMarker + "\n\ntext after\n", text, StringComparison.Ordinal);
         Assert.DoesNotContain("\nold\n", text, StringComparison.Ordinal);
         Assert.Contains("| 4 | RoutingData |", report, StringComparison.Ordinal);
+
+        // Two rounds per cell: RoutingData against every other system, round by round, in each steady workload.
+        Assert.All(run.Results.Where(r => r.Workload != "failover"), r => Assert.Equal(2, r.RoundThroughputs.Count));
+        var pointSection = report[report.IndexOf("### Read-only point selects", StringComparison.Ordinal)..];
+        Assert.Contains("| 4 | " + LoadSystems.MultiHost + " | 2 | **", pointSection, StringComparison.Ordinal);
+        var rounds = XDocument.Load(Path.Combine(_folder.FullName, "charts", "load-point-rounds.svg"));
+        Assert.True(rounds.Descendants().Count(e => e.Name.LocalName == "circle") >= 2 * 2 * (systems.Length - 1), "load-point-rounds.svg lacks a dot per round and comparison");
+        Assert.Contains("charts/load-point-rounds.svg", report, StringComparison.Ordinal);
         foreach (var chart in new[] { "load-point.svg", "load-write-then-read.svg", "load-failover.svg" })
         {
             var svg = XDocument.Load(Path.Combine(_folder.FullName, "charts", chart));
