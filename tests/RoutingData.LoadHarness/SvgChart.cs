@@ -122,7 +122,7 @@ internal static class SvgChart
     public static string RenderRounds(string title, IReadOnlyList<(string Label, RoundComparison Comparison)> comparisons)
     {
         ArgumentNullException.ThrowIfNull(comparisons);
-        const int Width = 760, Height = 230, PlotLeft = 56, PlotTop = 30, PlotHeight = 160;
+        const int Width = 860, Height = 230, PlotLeft = 56, PlotTop = 30, PlotHeight = 160;
         const int PlotWidth = Width - PlotLeft - Gap;
         var height = 34 + comparisons.Count * (Height + 10);
         var svg = new StringBuilder();
@@ -136,14 +136,16 @@ internal static class SvgChart
             var low = Math.Min(1, c.Ratios.Min());
             var high = Math.Max(1, c.Ratios.Max());
             var pad = Math.Max(0.02, (high - low) * 0.1);
-            (low, high) = (Math.Floor((low - pad) * 20) / 20, Math.Ceiling((high + pad) * 20) / 20);
+            var tick = (high - low + 2 * pad) switch { <= 0.25 => 0.05, <= 0.5 => 0.1, <= 1 => 0.2, _ => 0.5 };
+            (low, high) = (Math.Floor((low - pad) / tick) * tick, Math.Ceiling((high + pad) / tick) * tick);
+            var ticks = (int)Math.Round((high - low) / tick);
             double Y(double v) => top + PlotTop + PlotHeight * (high - v) / (high - low);
             double X(int round) => PlotLeft + (c.Rounds == 1 ? PlotWidth / 2.0 : PlotWidth * round / (double)(c.Rounds - 1));
 
-            svg.AppendLine(Invariant($"<text x=\"{Gap}\" y=\"{top + 16}\" font-size=\"13\">{Escape(label)}: geometric mean {c.GeometricMean:0.000} (95 % confidence {c.Low:0.000}–{c.High:0.000}), ahead in {c.Ahead} of {c.Rounds} rounds</text>"));
-            for (var step = 0; step <= 4; step++)
+            svg.AppendLine(Invariant($"<text x=\"{Gap}\" y=\"{top + 16}\" font-size=\"13\">{Escape(label)}: {c.GeometricMean:0.000}× (geometric mean; 95 % confidence {c.Low:0.000}–{c.High:0.000}), ahead in {c.Ahead} of {c.Rounds} rounds</text>"));
+            for (var step = 0; step <= ticks; step++)
             {
-                var value = low + (high - low) * step / 4;
+                var value = low + tick * step;
                 svg.AppendLine(Invariant($"<line x1=\"{PlotLeft}\" y1=\"{Y(value):0.#}\" x2=\"{PlotLeft + PlotWidth}\" y2=\"{Y(value):0.#}\" stroke=\"#e0e0e0\"/>"));
                 svg.AppendLine(Invariant($"<text x=\"{PlotLeft - 4}\" y=\"{Y(value) + 4:0.#}\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">{value:0.00}</text>"));
             }
