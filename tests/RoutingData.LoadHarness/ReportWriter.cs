@@ -59,7 +59,7 @@ internal static class ReportWriter
             if (rounds.Count > 0)
             {
                 var roundsChart = "load-" + spec.Id + "-rounds.svg";
-                await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, roundsChart), SvgChart.RenderRounds(spec.Title + ": RoutingData's throughput / each system's, round by round", rounds.Select(r => (Invariant($"{r.Concurrency} clients, against {r.Against}"), r.Comparison)).ToList()), cancellationToken).ConfigureAwait(false);
+                await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, roundsChart), SvgChart.RenderRounds(spec.Title + ": RoutingData's throughput / each system's, round by round", rounds.Select(r => (Invariant($"{r.Concurrency} client{(r.Concurrency == 1 ? string.Empty : "s")}, against {r.Against}"), r.Comparison)).ToList()), cancellationToken).ConfigureAwait(false);
                 AppendRoundComparisons(md, rounds);
                 md.AppendLine();
                 md.AppendLine(Invariant($"![{spec.Title}, round by round]({imagePrefix}/{roundsChart})"));
@@ -154,7 +154,7 @@ internal static class ReportWriter
     private static void AppendRoundComparisons(StringBuilder md, List<(int Concurrency, string Against, RoundComparison Comparison)> comparisons)
     {
         md.AppendLine();
-        md.AppendLine("RoutingData's throughput against each system round by round (same-numbered rounds ran back to back, so each pair shares the machine's state; geometric mean of the per-round ratios with its 95 % confidence interval):");
+        md.AppendLine("RoutingData's throughput against each system round by round (the systems of a round run one after the other, so a pair of same-numbered rounds sees the machine in much the same state; geometric mean of the per-round ratios with its 95 % confidence interval, which treats the rounds as independent and so is narrower than the spread between repeated runs):");
         md.AppendLine();
         md.AppendLine("| clients | against | rounds | RoutingData / it | 95 % confidence | median | RoutingData ahead |");
         md.AppendLine("|---:|---|---:|---:|---:|---:|---:|");

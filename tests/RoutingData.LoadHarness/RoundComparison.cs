@@ -2,9 +2,13 @@ namespace RoutingData.LoadHarness;
 
 /// <summary>
 /// One system's throughput against another's, round by round. The systems of a round run one after the other, so a
-/// pair of same-numbered rounds shares the machine's state (load, caches, the servers' autovacuum): the per-round
-/// ratio is far less noisy than the ratio of the totals, and its spread says whether a difference is real.
+/// pair of same-numbered rounds sees the machine in much the same state (load, caches, the servers' autovacuum): the
+/// per-round ratio leaves out most of the drift that moves the totals.
 /// </summary>
+/// <remarks>
+/// The interval treats the rounds as independent. They are not quite (a disturbance can outlast a round, and whatever
+/// lasts the whole run moves every pair alike), so it understates the uncertainty: repeat the run and compare the runs.
+/// </remarks>
 /// <param name="Rounds">How many rounds were paired.</param>
 /// <param name="GeometricMean">The geometric mean of the per-round ratios.</param>
 /// <param name="Low">The lower end of the 95 % confidence interval of <paramref name="GeometricMean"/> (t-distribution on the log ratios).</param>
@@ -68,11 +72,13 @@ internal sealed record RoundComparison(int Rounds, double GeometricMean, double 
         return new RoundComparison(n, Math.Exp(mean), Math.Exp(mean - halfWidth), Math.Exp(mean + halfWidth), median, ahead, ratios);
     }
 
+    // Past the table, each band takes the quantile of its lowest degrees of freedom (wider, never narrower).
     private static double TQuantile(int degreesOfFreedom) => degreesOfFreedom switch
     {
         <= 30 => T95[degreesOfFreedom - 1],
-        <= 60 => 2.000,
-        <= 120 => 1.980,
-        _ => 1.960,
+        <= 40 => 2.042,
+        <= 60 => 2.021,
+        <= 120 => 2.000,
+        _ => 1.980,
     };
 }

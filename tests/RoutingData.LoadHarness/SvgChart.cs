@@ -136,7 +136,8 @@ internal static class SvgChart
             var low = Math.Min(1, c.Ratios.Min());
             var high = Math.Max(1, c.Ratios.Max());
             var pad = Math.Max(0.02, (high - low) * 0.1);
-            var tick = (high - low + 2 * pad) switch { <= 0.25 => 0.05, <= 0.5 => 0.1, <= 1 => 0.2, _ => 0.5 };
+            var range = high - low + 2 * pad;
+            var tick = range <= 0.25 ? 0.05 : range <= 0.5 ? 0.1 : range <= 1 ? 0.2 : Math.Pow(10, Math.Ceiling(Math.Log10(range / 5)));
             (low, high) = (Math.Floor((low - pad) / tick) * tick, Math.Ceiling((high + pad) / tick) * tick);
             var ticks = (int)Math.Round((high - low) / tick);
             double Y(double v) => top + PlotTop + PlotHeight * (high - v) / (high - low);
@@ -150,7 +151,9 @@ internal static class SvgChart
                 svg.AppendLine(Invariant($"<text x=\"{PlotLeft - 4}\" y=\"{Y(value) + 4:0.#}\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">{value:0.00}</text>"));
             }
 
-            svg.AppendLine(Invariant($"<rect x=\"{PlotLeft}\" y=\"{Y(c.High):0.#}\" width=\"{PlotWidth}\" height=\"{Math.Max(1, Y(c.Low) - Y(c.High)):0.#}\" fill=\"#4c78a8\" fill-opacity=\"0.18\"><title>95 % confidence {c.Low:0.000}–{c.High:0.000}</title></rect>"));
+            // With few rounds the interval can be far wider than the dots: the band stops at the plot's edges.
+            var (bandTop, bandBottom) = (Y(Math.Min(c.High, high)), Y(Math.Max(c.Low, low)));
+            svg.AppendLine(Invariant($"<rect x=\"{PlotLeft}\" y=\"{bandTop:0.#}\" width=\"{PlotWidth}\" height=\"{Math.Max(1, bandBottom - bandTop):0.#}\" fill=\"#4c78a8\" fill-opacity=\"0.18\"><title>95 % confidence {c.Low:0.000}–{c.High:0.000}</title></rect>"));
             svg.AppendLine(Invariant($"<line x1=\"{PlotLeft}\" y1=\"{Y(1):0.#}\" x2=\"{PlotLeft + PlotWidth}\" y2=\"{Y(1):0.#}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>"));
             svg.AppendLine(Invariant($"<line x1=\"{PlotLeft}\" y1=\"{Y(c.GeometricMean):0.#}\" x2=\"{PlotLeft + PlotWidth}\" y2=\"{Y(c.GeometricMean):0.#}\" stroke=\"#4c78a8\" stroke-width=\"2\"/>"));
             for (var r = 0; r < c.Rounds; r++)

@@ -76,11 +76,20 @@ public sealed class LoadHarnessSmokeTests : IDisposable
 
         // Two rounds per cell: RoutingData against every other system, round by round, in each steady workload.
         Assert.All(run.Results.Where(r => r.Workload != "failover"), r => Assert.Equal(2, r.RoundThroughputs.Count));
-        var pointSection = report[report.IndexOf("### Read-only point selects", StringComparison.Ordinal)..];
-        Assert.Contains("| 4 | " + LoadSystems.MultiHost + " | 2 | **", pointSection, StringComparison.Ordinal);
-        var rounds = XDocument.Load(Path.Combine(_folder.FullName, "charts", "load-point-rounds.svg"));
-        Assert.True(rounds.Descendants().Count(e => e.Name.LocalName == "circle") >= 2 * 2 * (systems.Length - 1), "load-point-rounds.svg lacks a dot per round and comparison");
-        Assert.Contains("charts/load-point-rounds.svg", report, StringComparison.Ordinal);
+        foreach (var (workload, title) in new[] { ("point", "### Read-only point selects"), ("write-then-read", "### Write-then-read sessions") })
+        {
+            var start = report.IndexOf(title, StringComparison.Ordinal);
+            var end = report.IndexOf("\n### ", start + title.Length, StringComparison.Ordinal);
+            var section = report[start..(end < 0 ? report.Length : end)];
+            Assert.Contains("| 1 | " + LoadSystems.MultiHost + " | 2 | **", section, StringComparison.Ordinal);
+            Assert.Contains("| 4 | " + LoadSystems.MultiHost + " | 2 | **", section, StringComparison.Ordinal);
+            Assert.Contains("charts/load-" + workload + "-rounds.svg", section, StringComparison.Ordinal);
+
+            // A dot per round of each comparison drawn: at least the two against multi-host at both concurrencies.
+            var rounds = XDocument.Load(Path.Combine(_folder.FullName, "charts", "load-" + workload + "-rounds.svg"));
+            var dots = rounds.Descendants().Count(e => e.Name.LocalName == "circle");
+            Assert.True(dots >= 2 * 2 && dots % 2 == 0, $"load-{workload}-rounds.svg has {dots} dots");
+        }
         foreach (var chart in new[] { "load-point.svg", "load-write-then-read.svg", "load-failover.svg" })
         {
             var svg = XDocument.Load(Path.Combine(_folder.FullName, "charts", chart));
