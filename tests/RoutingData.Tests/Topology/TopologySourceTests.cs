@@ -135,7 +135,8 @@ public sealed class TopologySourceTests(RoutingClusterFixture fixture) : Cluster
         builder.Options.TopologySourcePollInterval = TimeSpan.FromHours(1);
         await using var dataSource = builder.Build();
         await dataSource.WaitForTopologyAsync(_ct);
-        await WaitUntilAsync(() => dataSource.Monitor.Sources!.Reports.Count > 0, "the first poll");
+        // The report is published before the poll logs: wait for the whole poll.
+        await WaitUntilAsync(() => dataSource.Monitor.Sources!.PollsCompleted > 0, "the first poll to finish");
         await dataSource.RefreshTopologyAsync(_ct);
 
         var failure = Assert.Single(logs.Entries, l => l.EventId == RoutingDataEventId.TopologySourceFailed && l.Level == LogLevel.Warning);
@@ -178,7 +179,7 @@ public sealed class TopologySourceTests(RoutingClusterFixture fixture) : Cluster
         await dataSource.WaitForTopologyAsync(TestContext.Current.CancellationToken);
 
         // The source's own loop polls once after the first round, then sleeps: the tests poll by hand after that.
-        await WaitUntilAsync(() => dataSource.Monitor.Sources!.Reports.Count > 0, "the source's first poll");
+        await WaitUntilAsync(() => dataSource.Monitor.Sources!.PollsCompleted > 0, "the source's first poll to finish");
         return dataSource;
     }
 

@@ -18,6 +18,7 @@ internal sealed class TopologySourcePoller : IAsyncDisposable
     private readonly TopologySourceReport?[] _reports;
     private readonly Verdict[] _verdicts;
     private Task[] _loops = [];
+    private int _pollsCompleted;
 
     public TopologySourcePoller(ClusterMonitor monitor, IReadOnlyList<TopologySourceRegistration> sources, HostRuntime[] hosts, ReplicatedDbOptions options, TimeProvider timeProvider, ILogger logger)
     {
@@ -53,6 +54,12 @@ internal sealed class TopologySourcePoller : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// How many polls have finished, logging and doubt included. A report becomes visible in <see cref="Reports"/> before
+    /// its poll logs, so whoever waits for a poll to be over waits on this, not on the report.
+    /// </summary>
+    public int PollsCompleted => Volatile.Read(ref _pollsCompleted);
+
     /// <summary>Starts one polling loop per source, after the monitor's first probe round (before it there is nothing to compare with).</summary>
     public void Start(Task firstRound, CancellationToken stopping)
     {
@@ -66,6 +73,18 @@ internal sealed class TopologySourcePoller : IAsyncDisposable
 
     /// <summary>Polls one source once: records its answer (or failure) and reports doubt if it disagrees with the probes.</summary>
     public async Task PollAsync(int index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PollOnceAsync(index, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _pollsCompleted);
+        }
+    }
+
+    private async Task PollOnceAsync(int index, CancellationToken cancellationToken)
     {
         var source = _sources[index].Source;
         var verdict = _verdicts[index];
