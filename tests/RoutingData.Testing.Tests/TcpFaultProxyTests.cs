@@ -77,6 +77,31 @@ public sealed class TcpFaultProxyTests(SingleNodeFixture fixture) : ClusterTestB
     }
 
     [Fact]
+    public async Task Refusing_new_connections_resets_them_and_counts_them_while_open_ones_still_get_answers()
+    {
+        var cluster = UseShared(fixture.Cluster);
+        await using var proxy = cluster.CreateProxy(cluster.Primary);
+        await using var open = await OpenAsync(proxy, timeoutSeconds: 5);
+
+        proxy.RefuseNewConnections = true;
+
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => OpenAsync(proxy, timeoutSeconds: 5));
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => OpenAsync(proxy, timeoutSeconds: 5));
+        Assert.Equal(2, proxy.RefusedConnections);
+        Assert.Equal(1, await ScalarAsync<int>(open, "SELECT 1"));
+
+        // Open connections keep to the mode: latency still applies to them.
+        proxy.SetMode(ProxyMode.Latency, TimeSpan.FromMilliseconds(150));
+        Assert.True(await RoundTripAsync(open) >= TimeSpan.FromMilliseconds(300));
+
+        proxy.RefuseNewConnections = false;
+        proxy.SetMode(ProxyMode.Pass);
+        await using var again = await OpenAsync(proxy, timeoutSeconds: 5);
+        Assert.Equal(1, await ScalarAsync<int>(again, "SELECT 1"));
+        Assert.Equal(2, proxy.RefusedConnections);
+    }
+
+    [Fact]
     public async Task Latency_mode_without_a_latency_is_rejected()
     {
         await using var proxy = TcpFaultProxy.Start("127.0.0.1", 9);
@@ -96,6 +121,7 @@ public sealed class TcpFaultProxyTests(SingleNodeFixture fixture) : ClusterTestB
             Database = "postgres",
             Pooling = false,
             Timeout = timeoutSeconds,
+            GssEncryptionMode = GssEncryptionMode.Disable, // Else a refused open is tried again without it: two connections.
         }.ConnectionString);
         try
         {

@@ -7,7 +7,7 @@ namespace RoutingData.Testing.Faults;
 /// <summary>
 /// An in-process TCP proxy on a loopback port in front of one host, whose behaviour can be switched at
 /// run time: pass, added latency, blackhole (accept and never answer), or reset. The mode applies to
-/// open connections as well as new ones.
+/// open connections as well as new ones; <see cref="RefuseNewConnections"/> refuses new ones alone.
 /// </summary>
 public sealed class TcpFaultProxy : IAsyncDisposable
 {
@@ -18,6 +18,8 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly Task _acceptLoop;
     private volatile int _mode;
     private long _latencyTicks;
+    private volatile bool _refuseNew;
+    private int _refused;
 
     private TcpFaultProxy(string targetHost, int targetPort)
     {
@@ -42,6 +44,20 @@ public sealed class TcpFaultProxy : IAsyncDisposable
 
     /// <summary>Gets the number of client connections the proxy holds open.</summary>
     public int OpenConnections => _connections.Count;
+
+    /// <summary>
+    /// Gets or sets whether every new connection is reset at once while the open ones keep to <see cref="Mode"/>: a
+    /// server that is up but takes no new connections (at <c>max_connections</c>, or a listener being restarted). A
+    /// client that already holds a connection, such as a topology monitor's probe, still gets answers.
+    /// </summary>
+    public bool RefuseNewConnections
+    {
+        get => _refuseNew;
+        set => _refuseNew = value;
+    }
+
+    /// <summary>Gets how many new connections the proxy has reset at once (<see cref="ProxyMode.Reset"/> or <see cref="RefuseNewConnections"/>).</summary>
+    public int RefusedConnections => Volatile.Read(ref _refused);
 
     /// <summary>Starts a proxy in <see cref="ProxyMode.Pass"/> mode in front of <paramref name="targetHost"/>:<paramref name="targetPort"/>.</summary>
     /// <param name="targetHost">The host to forward to.</param>
@@ -143,14 +159,17 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         _connections.TryAdd(connection, 0);
         try
         {
-            switch (Mode)
+            if (_refuseNew || Mode == ProxyMode.Reset)
             {
-                case ProxyMode.Reset:
-                    connection.Reset();
-                    return;
-                case ProxyMode.Blackhole:
-                    await DiscardAsync(client).ConfigureAwait(false);
-                    return;
+                Interlocked.Increment(ref _refused);
+                connection.Reset();
+                return;
+            }
+
+            if (Mode == ProxyMode.Blackhole)
+            {
+                await DiscardAsync(client).ConfigureAwait(false);
+                return;
             }
 
             try
