@@ -107,6 +107,7 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
                 // and nowhere else could take it. Route it afresh after a later probe round, within what is left of the bound.
                 attempt.Routed = false;
                 attempt.RequiredReplayLsn = 0;
+                attempt.UnreachableReroutes = 0; // Each routing gets its reroutes; the bound, not their count, ends the wait.
                 freshAfter = Math.Max(freshAfter, routedAfter);
                 continue;
             }
