@@ -56,7 +56,7 @@ public static class RoutingDiagnostics
 
     private static readonly Histogram<double> SessionWaitDuration = Seconds("routingdata.session.wait.duration", "Waits of consistency sessions: for a pending position capture, or for a replica to replay the session's position.", WaitBuckets);
 
-    private static readonly Histogram<double> PrimaryWaitDuration = Seconds("routingdata.primary.wait.duration", "Waits of commands that need the primary while none is known.", WaitBuckets);
+    private static readonly Histogram<double> PrimaryWaitDuration = Seconds("routingdata.primary.wait.duration", "Waits of commands for a primary: while none is known, or for a probe to find it again after it failed under them.", WaitBuckets);
 
     // Tag values are interned once so recording allocates nothing.
     private static readonly string[] RoleNames = ["primary", "replica"];

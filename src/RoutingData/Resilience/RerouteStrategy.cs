@@ -132,7 +132,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
                     // Only a probe round that started after the failure can say where the primary is now.
                     var failedAt = monitor.Now;
                     monitor.ReportDoubt();
-                    var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(dataSource.Options.MaxWaitForPrimary, dataSource.TimeProvider), failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+                    var fresh = attempt.Snapshot = await WaitForPrimaryAsync(attempt, failedAt).ConfigureAwait(false);
                     attempt.Decision = Router.RouteWrite(fresh, decision.Reason, detail);
                 }
                 else
@@ -192,16 +192,28 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
     /// </summary>
     private static async ValueTask<RoutingDecision> ReadAfterPrimaryLossAsync(CommandAttempt attempt, Topology.HostRuntime failed)
     {
-        var dataSource = attempt.Connection.ReplicatedDataSource;
-        var monitor = dataSource.Monitor;
-        var failedAt = monitor.Now;
+        var failedAt = attempt.Connection.ReplicatedDataSource.Monitor.Now;
         if (OtherHost(attempt, failed, RoutingReason.HostFailureRetry) is { } elsewhere)
         {
             return elsewhere;
         }
 
-        var fresh = attempt.Snapshot = await monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(dataSource.Options.MaxWaitForPrimary, dataSource.TimeProvider), failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+        var fresh = attempt.Snapshot = await WaitForPrimaryAsync(attempt, failedAt).ConfigureAwait(false);
         return Router.RouteWrite(fresh, RoutingReason.HostFailureRetry, attempt.Decision.Detail);
+    }
+
+    /// <summary>
+    /// Waits, within what is left of the command's deadline, for a probe round that started after the failure to report
+    /// a primary; each such wait is one sample of the primary-wait metric, so a failover's reroutes show there too.
+    /// </summary>
+    private static async ValueTask<Topology.ClusterSnapshot> WaitForPrimaryAsync(CommandAttempt attempt, long failedAt)
+    {
+        var dataSource = attempt.Connection.ReplicatedDataSource;
+        var timeProvider = dataSource.TimeProvider;
+        var startedAt = timeProvider.GetTimestamp();
+        var snapshot = await dataSource.Monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(dataSource.Options.MaxWaitForPrimary, timeProvider), failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+        RoutingDiagnostics.RecordPrimaryWait(snapshot.Primary is not null, timeProvider.GetElapsedTime(startedAt));
+        return snapshot;
     }
 
     /// <summary>The read on another host that has the session's position, else on the primary.</summary>

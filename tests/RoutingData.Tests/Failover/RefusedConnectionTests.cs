@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Dapper;
 using Npgsql;
 using RoutingData.Resilience;
@@ -54,9 +55,37 @@ public sealed class RefusedConnectionTests : ClusterTestBase
         var roundsAfter = dataSource.Monitor.PublishedRoundStartedAt;
         await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.PublishedRoundStartedAt > roundsAfter && dataSource.Monitor.Snapshot.Primary is not null), "a slow probe round that still finds the primary");
 
+        // The primary-wait metric's samples from this test's command alone (the meter is shared by every test running).
+        var waits = new System.Collections.Concurrent.ConcurrentQueue<(double Seconds, string? Outcome)>();
+        var ours = new AsyncLocal<bool>();
+        using var meter = new MeterListener();
+        meter.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == RoutingDiagnostics.MeterName && instrument.Name == "routingdata.primary.wait.duration")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meter.SetMeasurementEventCallback<double>((_, seconds, tags, _) =>
+        {
+            if (ours.Value)
+            {
+                string? outcome = null;
+                foreach (var tag in tags)
+                {
+                    outcome = tag.Key == "routingdata.wait.outcome" ? tag.Value as string : outcome;
+                }
+
+                waits.Enqueue((seconds, outcome));
+            }
+        });
+        meter.Start();
+
         await using var connection = await dataSource.OpenConnectionAsync(_ct);
         stopwatch.Start();
+        ours.Value = true;
         var error = await Assert.ThrowsAnyAsync<Exception>(() => connection.ExecuteAsync("INSERT INTO t VALUES (1)").WaitAsync(TimeSpan.FromSeconds(30), _ct));
+        ours.Value = false;
         var elapsed = stopwatch.Elapsed;
         TestContext.Current.TestOutputHelper?.WriteLine($"The write failed after {elapsed.TotalMilliseconds:0} ms, rerouted at [{string.Join(", ", reroutes.Select(r => r.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}] ms; {proxy.RefusedConnections} connections refused: {error.GetType().Name}: {error.Message}");
 
@@ -69,6 +98,11 @@ public sealed class RefusedConnectionTests : ClusterTestBase
         Assert.InRange(reroutes.Count, 0, 2);
         Assert.True(proxy.RefusedConnections >= 1);
         Assert.InRange(elapsed, bound - TimeSpan.FromMilliseconds(100), bound + TimeSpan.FromSeconds(1.5));
+
+        // Each reroute's wait is a sample of the primary-wait metric; together they stay within the one bound.
+        Assert.InRange(waits.Count, reroutes.Count, reroutes.Count + 1); // A last wait that found nothing reroutes nowhere.
+        Assert.Contains(waits, w => w.Outcome == "found" && w.Seconds >= 1.3);
+        Assert.True(waits.Sum(w => w.Seconds) <= bound.TotalSeconds + 0.2, string.Join(", ", waits));
         Assert.Equal(0L, await cluster.Primary.ExecuteScalarAsync<long>("SELECT count(*) FROM t", _ct));
     }
 
