@@ -46,9 +46,10 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     public int OpenConnections => _connections.Count;
 
     /// <summary>
-    /// Gets or sets whether every new connection is reset at once while the open ones keep to <see cref="Mode"/>: a
-    /// server that is up but takes no new connections (at <c>max_connections</c>, or a listener being restarted). A
-    /// client that already holds a connection, such as a topology monitor's probe, still gets answers.
+    /// Gets or sets whether every new connection is accepted and reset at once (the client sees a reset, not a
+    /// PostgreSQL error) while the open ones keep to <see cref="Mode"/>: a listener being restarted, or a pooler or load
+    /// balancer that refuses new connections. A client that already holds a connection, such as a topology monitor's
+    /// probe, still gets answers.
     /// </summary>
     public bool RefuseNewConnections
     {

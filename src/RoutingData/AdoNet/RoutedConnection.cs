@@ -1080,6 +1080,7 @@ public sealed class RoutedConnection : DbConnection
         NpgsqlConnection? connection = null;
         var (maxWait, timeProvider) = (_dataSource.Options.MaxWaitForPrimary, _dataSource.TimeProvider);
         var (gapWait, freshAfter, waited) = (default(WaitDeadline), 0L, TimeSpan.Zero);
+        var refusalPause = new RefusalPause(_dataSource.Options.FailoverProbeInterval, _dataSource.Options.TopologyProbeInterval);
         try
         {
             while (connection is null)
@@ -1115,6 +1116,8 @@ public sealed class RoutedConnection : DbConnection
                         {
                             decision.Host.MarkUnreachable(monitor.Now); // Not for a full pool: the host itself answers.
                         }
+
+                        freshAfter = Math.Max(freshAfter, refusalPause.NextRoundAfter(timeProvider));
                     }
 
                     var replicaMinLsn = (readPreference ?? ReadPreference ?? _dataSource.Options.DefaultReadPreference) == RoutingData.ReadPreference.Primary

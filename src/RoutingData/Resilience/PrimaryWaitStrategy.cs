@@ -1,4 +1,5 @@
 using Polly;
+using RoutingData.Internal;
 
 namespace RoutingData.Resilience;
 
@@ -83,6 +84,7 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
         }
 
         var waited = TimeSpan.Zero;
+        var refusalPause = new RefusalPause(dataSource.Options.FailoverProbeInterval, dataSource.Options.TopologyProbeInterval);
         while (true)
         {
             var replicaMinLsn = attempt.ReplicaMinLsn;
@@ -107,8 +109,15 @@ internal sealed class PrimaryWaitStrategy(PrimaryWaitStrategyOptions options) : 
                 // and nowhere else could take it. Route it afresh after a later probe round, within what is left of the bound.
                 attempt.Routed = false;
                 attempt.RequiredReplayLsn = 0;
-                attempt.UnreachableReroutes = 0; // Each routing gets its reroutes; the bound, not their count, ends the wait.
                 freshAfter = Math.Max(freshAfter, routedAfter);
+                if (attempt.UnreachableReroutes > 0)
+                {
+                    // A host refused the connection: route again after a growing pause, not at the next round. Each
+                    // routing gets its own reroutes; the bound, not their count, ends the wait.
+                    attempt.UnreachableReroutes = 0;
+                    freshAfter = Math.Max(freshAfter, refusalPause.NextRoundAfter(timeProvider));
+                }
+
                 continue;
             }
 

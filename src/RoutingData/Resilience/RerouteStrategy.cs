@@ -210,9 +210,13 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
     {
         var dataSource = attempt.Connection.ReplicatedDataSource;
         var timeProvider = dataSource.TimeProvider;
+        var monitor = dataSource.Monitor;
         var startedAt = timeProvider.GetTimestamp();
-        var snapshot = await dataSource.Monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(dataSource.Options.MaxWaitForPrimary, timeProvider), failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
-        RoutingDiagnostics.RecordPrimaryWait(snapshot.Primary is not null, timeProvider.GetElapsedTime(startedAt));
+        var snapshot = await monitor.WaitForPrimaryAsync(attempt.PrimaryWaitLeft(dataSource.Options.MaxWaitForPrimary, timeProvider), failedAt, attempt.Async, attempt.CancellationToken).ConfigureAwait(false);
+
+        // Found: a round after the failure reported a primary. A wait that ran out returns the newest snapshot, whose
+        // primary may be the very host that failed: that one is tried again, but the wait timed out.
+        RoutingDiagnostics.RecordPrimaryWait(snapshot.Primary is not null && monitor.PublishedRoundStartedAt > failedAt, timeProvider.GetElapsedTime(startedAt));
         return snapshot;
     }
 
