@@ -138,7 +138,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
                 else
                 {
                     monitor.ReportDoubt();
-                    attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.HostFailureRetry);
+                    attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.HostFailureRetry, failure);
                 }
 
                 break;
@@ -171,7 +171,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
                 attempt.ConflictRetried = true;
                 dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
-                attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.RecoveryConflictRetry);
+                attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.RecoveryConflictRetry, failure);
                 break;
 
             default:
@@ -181,7 +181,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
                 monitor.ReportDoubt();
                 attempt.Decision = decision.Role == HostRole.Primary
                     ? await ReadAfterPrimaryLossAsync(attempt, decision.Host).ConfigureAwait(false)
-                    : ReadElsewhere(attempt, decision.Host, RoutingReason.HostFailureRetry);
+                    : ReadElsewhere(attempt, decision.Host, RoutingReason.HostFailureRetry, failure);
                 break;
         }
     }
@@ -193,7 +193,7 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
     private static async ValueTask<RoutingDecision> ReadAfterPrimaryLossAsync(CommandAttempt attempt, Topology.HostRuntime failed)
     {
         var failedAt = attempt.Connection.ReplicatedDataSource.Monitor.Now;
-        if (OtherHost(attempt, failed, RoutingReason.HostFailureRetry) is { } elsewhere)
+        if (OtherHost(attempt, failed, RoutingReason.HostFailureRetry, out _) is { } elsewhere)
         {
             return elsewhere;
         }
@@ -220,24 +220,47 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
         return snapshot;
     }
 
-    /// <summary>The read on another host that has the session's position, else on the primary.</summary>
-    private static RoutingDecision ReadElsewhere(CommandAttempt attempt, Topology.HostRuntime failed, RoutingReason reason) =>
-        OtherHost(attempt, failed, reason) ?? Router.RouteWrite(attempt.Connection.ReplicatedDataSource.Monitor.Snapshot, reason, attempt.Decision.Detail);
+    /// <summary>
+    /// The read on another host that has the session's position, else on the primary; but not on the primary where routing
+    /// it afresh would not put it there: a <see cref="ReadPreference.Replica"/> read never falls back, and a read that
+    /// finds no eligible replica with <see cref="ReplicatedDbOptions.FallbackToPrimary"/> off fails as it would have.
+    /// </summary>
+    private static RoutingDecision ReadElsewhere(CommandAttempt attempt, Topology.HostRuntime failed, RoutingReason reason, Exception failure)
+    {
+        if (OtherHost(attempt, failed, reason, out var refusal) is { } other)
+        {
+            return other;
+        }
 
-    /// <summary>Another host the read may use (per its preference and the session's position); null if none.</summary>
-    private static RoutingDecision? OtherHost(CommandAttempt attempt, Topology.HostRuntime failed, RoutingReason reason)
+        if (refusal is not null || RoutingRules.EffectivePreference(attempt.Classification, attempt.CommandPreference, attempt.Connection) == ReadPreference.Replica)
+        {
+            throw new NoSuitableHostException(
+                $"The read could not run on {failed.Endpoint.Name} ({failure.Message}) and no other host its read preference allows can take it: {refusal?.Message ?? "a read with read preference Replica does not fall back to the primary."}",
+                failure);
+        }
+
+        return Router.RouteWrite(attempt.Connection.ReplicatedDataSource.Monitor.Snapshot, reason, attempt.Decision.Detail);
+    }
+
+    /// <summary>
+    /// Another host the read may use (per its preference and the session's position); null if none. <paramref name="refusal"/>
+    /// is routing's own refusal when the preference allows no host at all (not for want of a primary).
+    /// </summary>
+    private static RoutingDecision? OtherHost(CommandAttempt attempt, Topology.HostRuntime failed, RoutingReason reason, out NoSuitableHostException? refusal)
     {
         var connection = attempt.Connection;
         var dataSource = connection.ReplicatedDataSource;
         var preference = RoutingRules.EffectivePreference(attempt.Classification, attempt.CommandPreference, connection);
         var request = new ReadRequest(preference, attempt.Decision.Detail, MinLsn: attempt.Position.MinLsn, Only: attempt.Position.OnlyReplica, Exclude: failed);
+        refusal = null;
         try
         {
             var retry = dataSource.Router.RouteRead(dataSource.Monitor.Snapshot, request, out var notCaughtUp);
             return notCaughtUp || retry.Host is null || retry.Host == failed ? null : retry with { Reason = reason };
         }
-        catch (NoSuitableHostException)
+        catch (NoSuitableHostException e)
         {
+            refusal = e.NoPrimary ? null : e;
             return null;
         }
     }

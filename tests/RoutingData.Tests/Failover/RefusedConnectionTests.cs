@@ -194,6 +194,32 @@ public sealed class RefusedConnectionTests : ClusterTestBase
         }
     }
 
+    [Theory]
+    [InlineData(ReadPreference.Replica, true)]
+    [InlineData(ReadPreference.ReplicaPreferred, false)]
+    public async Task A_read_that_may_not_fall_back_to_the_primary_is_not_moved_there_when_its_replica_refuses(ReadPreference preference, bool fallbackToPrimary)
+    {
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 1 });
+        var proxy = cluster.CreateProxy(cluster.Replicas[0]);
+        await using var dataSource = await CreateDataSourceAsync(
+            Hosts(cluster, Direct(cluster.Primary), $"{proxy.Address}:{proxy.Port}"),
+            b =>
+            {
+                b.Options.FallbackToPrimary = fallbackToPrimary;
+                b.Options.TopologyProbeTimeout = TimeSpan.FromSeconds(10);
+            });
+        proxy.RefuseNewConnections = true;
+
+        // Routed afresh, the read would not go to the primary (Replica never falls back; with FallbackToPrimary off a
+        // read falls back only for the session's position). Moved after the refusal, it must not either.
+        await using var connection = await dataSource.OpenConnectionAsync(_ct);
+        connection.ReadPreference = preference;
+        var error = await Assert.ThrowsAsync<NoSuitableHostException>(() => connection.ExecuteScalarAsync<bool>("SELECT pg_is_in_recovery()"));
+        Assert.Equal(1, proxy.RefusedConnections);
+        Assert.IsAssignableFrom<System.Data.Common.DbException>(error.InnerException);
+        Assert.Contains($"could not run on {proxy.Address}:{proxy.Port}", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_connection_that_fails_to_open_its_new_replica_returns_the_one_it_left_exactly_once()
     {
