@@ -169,19 +169,21 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
 
             case RerouteCause.RecoveryConflict:
                 attempt.ConflictRetried = true;
+                attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.RecoveryConflictRetry, failure);
                 dataSource.Logger.RecoveryConflictRetry(decision.Host.Endpoint.Name);
                 RoutingDiagnostics.RecordRetry(RoutingReason.RecoveryConflictRetry);
-                attempt.Decision = ReadElsewhere(attempt, decision.Host, RoutingReason.RecoveryConflictRetry, failure);
                 break;
 
             default:
                 attempt.ConnectionLossRetried = true;
-                dataSource.Logger.HostFailureRetry(decision.Host.Endpoint.Name, failure.Message);
-                RoutingDiagnostics.RecordRetry(RoutingReason.HostFailureRetry);
                 monitor.ReportDoubt();
                 attempt.Decision = decision.Role == HostRole.Primary
                     ? await ReadAfterPrimaryLossAsync(attempt, decision.Host).ConfigureAwait(false)
                     : ReadElsewhere(attempt, decision.Host, RoutingReason.HostFailureRetry, failure);
+
+                // Logged and counted once it is known to run again.
+                dataSource.Logger.HostFailureRetry(decision.Host.Endpoint.Name, failure.Message);
+                RoutingDiagnostics.RecordRetry(RoutingReason.HostFailureRetry);
                 break;
         }
     }
@@ -221,9 +223,10 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
     }
 
     /// <summary>
-    /// The read on another host that has the session's position, else on the primary; but not on the primary where routing
-    /// it afresh would not put it there: a <see cref="ReadPreference.Replica"/> read never falls back, and a read that
-    /// finds no eligible replica with <see cref="ReplicatedDbOptions.FallbackToPrimary"/> off fails as it would have.
+    /// The read on another host that has the session's position, else on the primary; but never on the primary for a
+    /// <see cref="ReadPreference.Replica"/> read, nor for a read that finds no eligible replica with
+    /// <see cref="ReplicatedDbOptions.FallbackToPrimary"/> off (unless no primary is known: then the read, waiting in a
+    /// failover's gap, goes on waiting and is routed afresh, with its policy, once a host turns up).
     /// </summary>
     private static RoutingDecision ReadElsewhere(CommandAttempt attempt, Topology.HostRuntime failed, RoutingReason reason, Exception failure)
     {
@@ -232,14 +235,18 @@ internal sealed class RerouteStrategy(RerouteStrategyOptions options, Resilience
             return other;
         }
 
-        if (refusal is not null || RoutingRules.EffectivePreference(attempt.Classification, attempt.CommandPreference, attempt.Connection) == ReadPreference.Replica)
+        var snapshot = attempt.Connection.ReplicatedDataSource.Monitor.Snapshot;
+        var replicaOnly = RoutingRules.EffectivePreference(attempt.Classification, attempt.CommandPreference, attempt.Connection) == ReadPreference.Replica;
+        if (replicaOnly || (refusal is not null && snapshot.Primary is not null))
         {
             throw new NoSuitableHostException(
-                $"The read could not run on {failed.Endpoint.Name} ({failure.Message}) and no other host its read preference allows can take it: {refusal?.Message ?? "a read with read preference Replica does not fall back to the primary."}",
+                replicaOnly
+                    ? $"The read failed on {failed.Endpoint.Name} ({failure.Message}), and with read preference Replica it does not fall back to the primary: no other replica that has the session's position can take it. Hosts: {snapshot.Describe()}"
+                    : $"The read failed on {failed.Endpoint.Name} ({failure.Message}), and no other host its read preference allows can take it: {refusal!.Message}",
                 failure);
         }
 
-        return Router.RouteWrite(attempt.Connection.ReplicatedDataSource.Monitor.Snapshot, reason, attempt.Decision.Detail);
+        return Router.RouteWrite(snapshot, reason, attempt.Decision.Detail);
     }
 
     /// <summary>

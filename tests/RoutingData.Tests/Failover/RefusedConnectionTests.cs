@@ -109,26 +109,32 @@ public sealed class RefusedConnectionTests : ClusterTestBase
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_read_whose_wait_ended_on_a_replica_that_then_refused_waits_on_and_is_served_by_the_next_host_to_catch_up(bool readOnlyTransaction)
+    [InlineData(false, true, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, false)]
+    [InlineData(false, false, true)]
+    public async Task A_read_whose_wait_ended_on_a_replica_that_then_refused_waits_on_and_is_served_by_the_next_host_to_catch_up(bool readOnlyTransaction, bool fallbackToPrimary, bool onlyReplica)
     {
-        // A failover's gap: the session wrote, both standbys received the write but hold back its replay, the primary is dead.
-        var cluster = await StartDedicatedClusterAsync(new() { Replicas = 2 });
+        // A failover's gap: the session wrote, the standbys received the write but hold back its replay, the primary is dead.
+        var cluster = await StartDedicatedClusterAsync(new() { Replicas = onlyReplica ? 1 : 2 });
         await cluster.Primary.ExecuteAsync("CREATE TABLE t (id int)", _ct);
         await cluster.WaitForReplicasAsync(cancellationToken: _ct);
-        var (refusing, next) = (cluster.Replicas[0], cluster.Replicas[1]);
+        var (refusing, next) = (cluster.Replicas[0], onlyReplica ? null : cluster.Replicas[1]);
         var proxy = cluster.CreateProxy(refusing);
-        await refusing.SetReplayDelayAsync(TimeSpan.FromMinutes(1), _ct);
-        await next.SetReplayDelayAsync(TimeSpan.FromMinutes(1), _ct);
+        foreach (var standby in cluster.Replicas)
+        {
+            await standby.SetReplayDelayAsync(TimeSpan.FromMinutes(1), _ct);
+        }
 
         // A wait far longer than the test's own deadlines: the read completes only if a replica ends it.
+        string[] hosts = next is null ? [Direct(cluster.Primary), $"{proxy.Address}:{proxy.Port}"] : [Direct(cluster.Primary), $"{proxy.Address}:{proxy.Port}", Direct(next)];
         await using var dataSource = await CreateDataSourceAsync(
-            Hosts(cluster, Direct(cluster.Primary), $"{proxy.Address}:{proxy.Port}", Direct(next)),
+            Hosts(cluster, hosts),
             b =>
             {
                 b.Options.MaxWaitForPrimary = TimeSpan.FromMinutes(10);
                 b.Options.TopologyProbeTimeout = TimeSpan.FromSeconds(10);
+                b.Options.FallbackToPrimary = fallbackToPrimary; // Off: still no reason to stop waiting while no primary is known.
             });
         var session = new ConsistencySession();
         await using (var writer = dataSource.CreateConnection(session))
@@ -179,13 +185,21 @@ public sealed class RefusedConnectionTests : ClusterTestBase
             // here). Retrying at every probe round, the refusals came within a few milliseconds.
             Assert.True(sinceFirst.Elapsed >= TimeSpan.FromSeconds(0.35), $"{refusals} refusals within {sinceFirst.ElapsedMilliseconds} ms: the read reconnects at every round.");
 
-            // The other standby replays it: the read is served there.
-            await next.SetReplayDelayAsync(TimeSpan.Zero, _ct);
-            await WaitUntilAsync(() => Task.FromResult(read.IsCompleted), "the read to be served by the other standby");
+            // The other standby replays it (or, alone, the standby takes connections again): the read is served there.
+            if (next is null)
+            {
+                proxy.RefuseNewConnections = false;
+            }
+            else
+            {
+                await next.SetReplayDelayAsync(TimeSpan.Zero, _ct);
+            }
+
+            await WaitUntilAsync(() => Task.FromResult(read.IsCompleted), "the read to be served");
             var (count, route) = await read;
             Assert.Equal(1, count);
             Assert.Equal(HostRole.Replica, route.Role);
-            Assert.EndsWith($":{next.Port}", route.Host, StringComparison.Ordinal);
+            Assert.EndsWith($":{(next is null ? proxy.Port : next.Port)}", route.Host, StringComparison.Ordinal);
         }
         finally
         {
@@ -208,6 +222,7 @@ public sealed class RefusedConnectionTests : ClusterTestBase
                 b.Options.FallbackToPrimary = fallbackToPrimary;
                 b.Options.TopologyProbeTimeout = TimeSpan.FromSeconds(10);
             });
+        await WaitUntilAsync(() => Task.FromResult(dataSource.Monitor.Snapshot.EligibleReplicas.Any(r => r.Host.Endpoint.Port == proxy.Port)), "the replica to be eligible");
         proxy.RefuseNewConnections = true;
 
         // Routed afresh, the read would not go to the primary (Replica never falls back; with FallbackToPrimary off a
@@ -217,7 +232,7 @@ public sealed class RefusedConnectionTests : ClusterTestBase
         var error = await Assert.ThrowsAsync<NoSuitableHostException>(() => connection.ExecuteScalarAsync<bool>("SELECT pg_is_in_recovery()"));
         Assert.Equal(1, proxy.RefusedConnections);
         Assert.IsAssignableFrom<System.Data.Common.DbException>(error.InnerException);
-        Assert.Contains($"could not run on {proxy.Address}:{proxy.Port}", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"The read failed on {proxy.Address}:{proxy.Port}", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
