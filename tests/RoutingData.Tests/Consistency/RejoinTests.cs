@@ -53,12 +53,14 @@ public sealed class RejoinTests : ClusterTestBase
         await using var dataSource = await CreateDataSourceAsync(cluster, b => b.Options.MaxRejoinWait = TimeSpan.FromSeconds(3));
         await WaitForLagsAsync(dataSource);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_ct);
+        var updates = 0;
         var writer = Task.Run(async () =>
         {
             // Someone else keeps writing: every primary read sees a newer position than the session's write.
             while (!stop.IsCancellationRequested)
             {
                 await cluster.Primary.ExecuteAsync("UPDATE kv SET version = version + 1 WHERE k = 3", CancellationToken.None);
+                Interlocked.Increment(ref updates);
                 await Task.Delay(10, CancellationToken.None);
             }
         }, CancellationToken.None);
@@ -71,6 +73,11 @@ public sealed class RejoinTests : ClusterTestBase
                 await connection.ExecuteAsync(KeyValueSql.Write, new { k = 1 });
             }
 
+            // The other client has written after the session (the second update counted from here started after the
+            // session's write ended), so the reads below see past the write: on a loaded machine its first update can
+            // lag the session's. The replicas stay a second behind.
+            var counted = Volatile.Read(ref updates);
+            await WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref updates) > counted + 1), "another client's write after the session's");
             var waitsBefore = dataSource.ReplicaWaits;
             for (var i = 0; i < 5; i++)
             {
