@@ -57,4 +57,7 @@ internal static class RoutingTestHelpers
 
     public static PostgresNode NodeOnPort(PostgresCluster cluster, int port) =>
         cluster.Nodes.Single(n => n.Port == port);
+
+    /// <summary>The node's own <c>host:port</c>, for a host list that mixes direct hosts with proxies.</summary>
+    public static string Direct(PostgresNode node) => $"{node.Address}:{node.Port}";
 }

@@ -4,6 +4,7 @@ using RoutingData.Testing;
 using RoutingData.Testing.Faults;
 using RoutingData.Testing.Xunit;
 using Xunit;
+using static RoutingData.Tests.RoutingTestHelpers;
 
 namespace RoutingData.Tests.Failover;
 
@@ -106,8 +107,6 @@ public sealed class BlackholeTests : ClusterTestBase
             Assert.Equal(HostRole.Primary, connection.LastRoute!.Value.Role);
         }
     }
-
-    private static string Direct(PostgresNode node) => $"{node.Address}:{node.Port}";
 
     private async Task<ReplicatedDataSource> BuildAsync(PostgresCluster cluster, string primary, string replica)
     {

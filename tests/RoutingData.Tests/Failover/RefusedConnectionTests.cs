@@ -276,8 +276,6 @@ public sealed class RefusedConnectionTests : ClusterTestBase
         Assert.Equal(0, dataSource.LeasedConnections);
     }
 
-    private static string Direct(PostgresNode node) => $"{node.Address}:{node.Port}";
-
     /// <summary>The cluster's connection string over these hosts; without GSS encryption, which Npgsql would otherwise try
     /// first and then retry without, so that each open is one connection to the proxy.</summary>
     private static string Hosts(PostgresCluster cluster, params string[] hosts) =>
